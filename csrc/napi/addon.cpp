@@ -1,0 +1,37 @@
+// Module entry: the functions the TypeScript facade (lib/native.ts) calls.
+#include <napi.h>
+
+#include "gqa/backends.h"
+#include "napi/attention.h"
+
+namespace gqa_napi {
+namespace {
+
+// What this binary was built with, for buildInfo() and the loader's notice.
+Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
+  o.Set("cpuSimd", Napi::String::New(env, gqa::cpu_simd_level()));
+#if defined(GQA_WITH_CUDA)
+  o.Set("gpu", Napi::String::New(env, "cuda"));
+#elif defined(GQA_WITH_HIP)
+  o.Set("gpu", Napi::String::New(env, "rocm"));
+#else
+  o.Set("gpu", env.Null());
+#endif
+  o.Set("compiler", Napi::String::New(env, __VERSION__));
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("attention", Napi::Function::New(env, Attention, "attention"));
+  exports.Set("attentionAsync", Napi::Function::New(env, AttentionAsync, "attentionAsync"));
+  exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace gqa_napi
+
+NODE_API_MODULE(node_gqa, gqa_napi::Init)

@@ -1,0 +1,193 @@
+#include "napi/convert.h"
+
+#include <cmath>
+
+namespace gqa_napi {
+
+using gqa::Status;
+
+Napi::Error make_error(Napi::Env env, Status status, const std::string& message) {
+  Napi::Error err = Napi::Error::New(env, message);
+  err.Set("code", Napi::String::New(env, gqa::status_code(status)));
+  return err;
+}
+
+void throw_error(Napi::Env env, Status status, const std::string& message) {
+  throw make_error(env, status, message);
+}
+
+namespace {
+
+struct View {
+  const void* data;
+  size_t bytes;
+  size_t element_size;
+};
+
+// The memory behind a TypedArray, checked for detachment.
+View typed_array_view(Napi::Env env, Napi::Value value, const std::string& name, HeldValues* held) {
+  if (!value.IsTypedArray()) throw_error(env, Status::InvalidDType, name + ": expected a TypedArray");
+  Napi::TypedArray arr = value.As<Napi::TypedArray>();
+  Napi::ArrayBuffer buffer = arr.ArrayBuffer();
+  if (buffer.IsDetached()) throw_error(env, Status::BufferTooSmall, name + ": the ArrayBuffer is detached");
+  held->values.push_back(value);
+  const size_t length = arr.ElementLength();
+  const size_t bytes = arr.ByteLength();
+  const size_t element_size = length ? bytes / length : size_t(1);
+  uint8_t* base = static_cast<uint8_t*>(buffer.Data());
+  return View{base ? base + arr.ByteOffset() : nullptr, bytes, element_size};
+}
+
+template <typename T>
+gqa::ArrayArg<T> array_arg(Napi::Env env, Napi::Object options, const char* key, napi_typedarray_type type,
+                           const char* type_name, HeldValues* held) {
+  gqa::ArrayArg<T> a;
+  Napi::Value value = options.Get(key);
+  if (value.IsUndefined() || value.IsNull()) return a;
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type)
+    throw_error(env, Status::InvalidDType, std::string(key) + ": expected an " + type_name);
+  View v = typed_array_view(env, value, key, held);
+  a.data = static_cast<const T*>(v.data);
+  a.length = int64_t(v.bytes / sizeof(T));
+  if (a.data == nullptr) a.data = reinterpret_cast<const T*>(alignof(T));  // empty but given: non-null, never read
+  return a;
+}
+
+// An integer argument: a JS number that is finite and integral, within [lo, hi].
+int64_t integer(Napi::Env env, Napi::Value value, const std::string& name, Status status, int64_t lo, int64_t hi) {
+  if (!value.IsNumber()) throw_error(env, status, name + ": expected an integer");
+  const double d = value.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || d != std::floor(d) || d < double(lo) || d > double(hi))
+    throw_error(env, status,
+                name + ": expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return int64_t(d);
+}
+
+gqa::DType dtype_of(Napi::Env env, Napi::Value value, const std::string& name) {
+  const std::string s = value.IsString() ? value.As<Napi::String>().Utf8Value() : "";
+  if (s == "f32") return gqa::DType::F32;
+  if (s == "bf16") return gqa::DType::BF16;
+  if (s == "f16") return gqa::DType::F16;
+  throw_error(env, Status::InvalidDType, name + ": dtype must be 'f32', 'bf16' or 'f16'");
+}
+
+// A tensor descriptor { data: TypedArray, dtype, shape: number[], strides?: number[] }.
+gqa::TensorArg tensor_arg(Napi::Env env, Napi::Value value, const std::string& name, HeldValues* held) {
+  if (!value.IsObject()) throw_error(env, Status::InvalidShape, name + ": expected a tensor");
+  Napi::Object obj = value.As<Napi::Object>();
+  gqa::TensorArg t;
+  t.dtype = dtype_of(env, obj.Get("dtype"), name);
+  View v = typed_array_view(env, obj.Get("data"), name + ".data", held);
+  if (v.element_size != size_t(gqa::dtype_size(t.dtype)))
+    throw_error(env, Status::InvalidDType,
+                name + ": dtype " + gqa::dtype_name(t.dtype) + " needs " +
+                    (t.dtype == gqa::DType::F32 ? "a Float32Array" : "a 16-bit typed array (Uint16Array)"));
+  t.data = v.data;
+  t.bytes = v.bytes;
+
+  Napi::Value shape = obj.Get("shape");
+  if (!shape.IsArray()) throw_error(env, Status::InvalidShape, name + ".shape: expected an array");
+  Napi::Array sa = shape.As<Napi::Array>();
+  if (sa.Length() < 3 || sa.Length() > 4)
+    throw_error(env, Status::InvalidShape, name + ".shape: expected 4 dimensions (3 for varlen), got " +
+                                               std::to_string(sa.Length()));
+  t.rank = int(sa.Length());
+  for (int i = 0; i < t.rank; ++i)
+    t.shape[i] = integer(env, sa.Get(uint32_t(i)), name + ".shape[" + std::to_string(i) + "]", Status::InvalidShape, 0,
+                         INT32_MAX);
+
+  Napi::Value strides = obj.Get("strides");
+  if (!strides.IsUndefined() && !strides.IsNull()) {
+    if (!strides.IsArray() || strides.As<Napi::Array>().Length() != uint32_t(t.rank))
+      throw_error(env, Status::InvalidStride, name + ".strides: expected " + std::to_string(t.rank) + " integers");
+    Napi::Array st = strides.As<Napi::Array>();
+    for (int i = 0; i < t.rank; ++i)
+      t.stride[i] = integer(env, st.Get(uint32_t(i)), name + ".strides[" + std::to_string(i) + "]",
+                            Status::InvalidStride, 0, int64_t(1) << 40);
+    t.has_stride = true;
+  }
+  return t;
+}
+
+double number_option(Napi::Env env, Napi::Object options, const char* key, double fallback) {
+  Napi::Value v = options.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsNumber()) throw_error(env, Status::InvalidOption, std::string(key) + ": expected a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+std::string string_option(Napi::Env env, Napi::Object options, const char* key, const char* fallback) {
+  Napi::Value v = options.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsString()) throw_error(env, Status::InvalidOption, std::string(key) + ": expected a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+gqa::Fault fault_of(Napi::Env env, const std::string& s) {
+  static const char* names[] = {"none",         "scores-bf16",      "p-bf16",          "p-round-toward-zero",
+                                "head-map-modulo", "causal-off-by-one", "drop-last-kv-tile", "max-before-fma"};
+  for (int i = 0; i < int(sizeof(names) / sizeof(names[0])); ++i)
+    if (s == names[i]) return gqa::Fault(i);
+  throw_error(env, Status::InvalidOption, "fault: unknown fault '" + s + "'");
+}
+
+Backend backend_of(Napi::Env env, const std::string& s) {
+  if (s == "reference") return Backend::Reference;
+  if (s == "cpu") return Backend::Cpu;
+  if (s == "cuda") return Backend::Cuda;
+  if (s == "rocm") return Backend::Rocm;
+  throw_error(env, Status::InvalidOption, "backend: expected 'reference', 'cpu', 'cuda' or 'rocm', got '" + s + "'");
+}
+
+}  // namespace
+
+void unpack_attention_args(const Napi::CallbackInfo& info, gqa::AttentionRequest* req, RunOptions* run,
+                           HeldValues* held) {
+  Napi::Env env = info.Env();
+  req->q = tensor_arg(env, info[0], "q", held);
+  req->k = tensor_arg(env, info[1], "k", held);
+  req->v = tensor_arg(env, info[2], "v", held);
+  req->out = tensor_arg(env, info[3], "out", held);
+
+  Napi::Object options = info[4].IsObject() ? info[4].As<Napi::Object>() : Napi::Object::New(env);
+  if (!info[4].IsUndefined() && !info[4].IsNull() && !info[4].IsObject())
+    throw_error(env, Status::InvalidOption, "options: expected an object");
+
+  req->lse = array_arg<float>(env, options, "lse", napi_float32_array, "Float32Array", held);
+  req->head_map = array_arg<int32_t>(env, options, "headMap", napi_int32_array, "Int32Array", held);
+  req->cu_seqlens_q = array_arg<int32_t>(env, options, "cuSeqlensQ", napi_int32_array, "Int32Array", held);
+  req->cu_seqlens_kv = array_arg<int32_t>(env, options, "cuSeqlensKv", napi_int32_array, "Int32Array", held);
+  req->sinks = array_arg<float>(env, options, "sinks", napi_float32_array, "Float32Array", held);
+  req->page_table = array_arg<int32_t>(env, options, "pageTable", napi_int32_array, "Int32Array", held);
+  req->seqlens_kv = array_arg<int32_t>(env, options, "seqlensKv", napi_int32_array, "Int32Array", held);
+  Napi::Value pages = options.Get("pagesPerSeq");
+  if (!pages.IsUndefined() && !pages.IsNull())
+    req->pages_per_seq = integer(env, pages, "pagesPerSeq", Status::InvalidShape, 0, INT32_MAX);
+
+  Napi::Value scale = options.Get("scale");
+  if (!scale.IsUndefined() && !scale.IsNull()) {
+    req->has_scale = true;
+    req->scale = float(number_option(env, options, "scale", 0));
+  }
+  req->softcap = float(number_option(env, options, "softcap", 0));
+  Napi::Value causal = options.Get("causal");
+  if (!causal.IsUndefined() && !causal.IsNull() && !causal.IsBoolean())
+    throw_error(env, Status::InvalidOption, "causal: expected a boolean");
+  req->causal = causal.IsBoolean() && causal.As<Napi::Boolean>().Value();
+  const std::string alignment = string_option(env, options, "alignment", "top-left");
+  if (alignment == "top-left") req->alignment = gqa::Alignment::TopLeft;
+  else if (alignment == "bottom-right") req->alignment = gqa::Alignment::BottomRight;
+  else throw_error(env, Status::InvalidOption, "alignment: expected 'top-left' or 'bottom-right'");
+  auto window_side = [&](const char* key) {
+    Napi::Value w = options.Get(key);
+    return (w.IsUndefined() || w.IsNull()) ? int64_t(-1) : integer(env, w, key, Status::InvalidOption, -1, INT32_MAX);
+  };
+  req->window_left = window_side("windowLeft");
+  req->window_right = window_side("windowRight");
+  req->fault = fault_of(env, string_option(env, options, "fault", "none"));
+  run->backend = backend_of(env, string_option(env, options, "backend", "cpu"));
+  Napi::Value threads = options.Get("threads");
+  run->threads = (threads.IsUndefined() || threads.IsNull()) ? 0 : int(integer(env, threads, "threads", Status::InvalidOption, 0, 1024));
+}
+
+}  // namespace gqa_napi

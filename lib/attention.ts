@@ -1,0 +1,268 @@
+// attention() and attentionAsync(): validate in TypeScript (typed errors naming the argument), then call the
+// native binding, which checks everything again before any backend runs.
+import { DType } from './dtype';
+import { BufferError, DTypeError, HeadMapError, OffsetsError, OptionError, ShapeError, StrideError, UnsupportedError, fromNative } from './errors';
+import { NativeOptions, NativeTensor, native } from './native';
+import { Tensor, describe } from './tensor';
+
+export type Alignment = 'top-left' | 'bottom-right';
+export type BackendName = 'reference' | 'cpu' | 'cuda' | 'rocm';
+
+export interface AttentionOptions {
+  /** Score scale; default 1/sqrt(D). */
+  scale?: number;
+  /** Causal mask. `true` uses `alignment`; a string sets the alignment too. */
+  causal?: boolean | Alignment;
+  /** 'top-left' (PyTorch is_causal) or 'bottom-right' (FlashAttention; right for decode over a cache). Default 'top-left'. */
+  alignment?: Alignment;
+  /** Sliding window [left, right] around the aligned diagonal; -1 is unbounded on that side. */
+  window?: readonly [number, number];
+  /** Logit softcap c > 0: s = c * tanh(s / c). */
+  softcap?: number;
+  /** Per-query-head sink logits (length Hq): join the softmax denominator, contribute no value. */
+  sinks?: Float32Array;
+  /** KV head of each query head (length Hq); any grouping. Default h / (Hq / Hkv). */
+  headMap?: Int32Array | readonly number[];
+  /** Variable-length batch: cumulative offsets (length B + 1) into packed q [totalQ, Hq, D] and k/v [totalKv, Hkv, D]. */
+  cuSeqlensQ?: Int32Array;
+  cuSeqlensKv?: Int32Array;
+  /** Write the output here (a Tensor of q's shape, or a typed array taken as contiguous). */
+  out?: Tensor | Float32Array | Uint16Array;
+  /** Output dtype when `out` is not given (default q's dtype) or is a Uint16Array (default q's 16-bit dtype). */
+  outDtype?: DType;
+  /** Also return the log-sum-exp (natural log, f32) [B, Hq, Sq], or [Hq, totalQ] for varlen. */
+  returnLse?: boolean;
+  /** Write the LSE here (implies returnLse). */
+  lse?: Float32Array;
+  /** Which backend runs the call. Default 'cpu'. */
+  backend?: BackendName;
+  /** CPU threads; default all cores. */
+  threads?: number;
+  /** Test-only: a numerical fault the cpu backend injects (see the parity check). */
+  fault?: string;
+}
+
+export interface AttentionResult {
+  out: Tensor;
+  lse: Tensor;
+}
+
+const SUPPORTED_HEAD_DIMS = 'multiples of 8 from 8 to 256, and 512';
+
+function headDimSupported(d: number): boolean {
+  return (d >= 8 && d <= 256 && d % 8 === 0) || d === 512;
+}
+
+function checkTensor(name: string, t: unknown, rank: number): asserts t is Tensor {
+  if (!(t instanceof Tensor)) throw new ShapeError(`${name}: expected a Tensor, received ${describe(t)}`);
+  if (t.shape.length !== rank) {
+    throw new ShapeError(`${name}: expected rank ${rank}${rank === 3 ? ' (varlen [total, H, D])' : ' [B, S, H, D]'}, received shape [${t.shape.join(', ')}]`);
+  }
+  if (t.data.byteLength === 0 && t.shape.every((n) => n > 0)) {
+    throw new BufferError(`${name}: the buffer is empty or its ArrayBuffer is detached`);
+  }
+  if (t.shape.some((n) => n === 0)) return;
+  const last = t.shape.reduce((acc, n, i) => acc + (n - 1) * t.strides[i], 0);
+  if (last >= t.data.length) {
+    // A buffer that holds the elements contiguously has bad strides; otherwise it is too small.
+    if (t.data.length >= t.size) {
+      throw new StrideError(`${name}: strides [${t.strides.join(', ')}] reach element ${last} but the buffer holds ${t.data.length}`);
+    }
+    throw new BufferError(`${name}: shape [${t.shape.join(', ')}] needs ${last + 1} elements, the buffer holds ${t.data.length}`);
+  }
+}
+
+function int32Array(name: string, value: unknown, Error: new (m: string) => Error): Int32Array {
+  if (value instanceof Int32Array) return value;
+  if (Array.isArray(value) && value.every((x) => Number.isInteger(x) && Math.abs(x) < 2 ** 31)) return Int32Array.from(value);
+  throw new Error(`${name}: expected an Int32Array, received ${describe(value)}`);
+}
+
+function checkOffsets(name: string, cu: Int32Array, total: number): void {
+  if (cu.length < 1) throw new OffsetsError(`${name}: expected at least one entry`);
+  if (cu[0] < 0) throw new OffsetsError(`${name}[0] is negative`);
+  for (let i = 1; i < cu.length; i++) {
+    if (cu[i] < cu[i - 1]) throw new OffsetsError(`${name} is not monotonic at index ${i}`);
+  }
+  if (cu[cu.length - 1] > total) {
+    throw new OffsetsError(`${name}[${cu.length - 1}] = ${cu[cu.length - 1]} exceeds the packed length ${total}`);
+  }
+}
+
+function integerOption(name: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 2 ** 31 - 1) {
+    throw new OptionError(`${name}: expected an integer >= ${min}, received ${String(value)}`);
+  }
+  return value;
+}
+
+interface PreparedCall {
+  args: [NativeTensor, NativeTensor, NativeTensor, NativeTensor, NativeOptions];
+  out: Tensor;
+  lse?: Tensor;
+}
+
+/** Validates the arguments and builds the native call. Exported for the device and cache layers. */
+export function prepareAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): PreparedCall {
+  if (options === null || typeof options !== 'object') throw new OptionError(`options: expected an object, received ${describe(options)}`);
+  const varlen = options.cuSeqlensQ !== undefined || options.cuSeqlensKv !== undefined;
+  const rank = varlen ? 3 : 4;
+  checkTensor('q', q, rank);
+  checkTensor('k', k, rank);
+  checkTensor('v', v, rank);
+  if (k.dtype !== q.dtype || v.dtype !== q.dtype) {
+    throw new DTypeError(`q, k and v must share one dtype, received ${q.dtype}, ${k.dtype}, ${v.dtype}`);
+  }
+  const o = varlen ? -1 : 0;
+  const [hq, d] = [q.shape[2 + o], q.shape[3 + o]];
+  const hkv = k.shape[2 + o];
+  if (v.shape.some((n, i) => n !== k.shape[i])) throw new ShapeError(`v: shape [${v.shape.join(', ')}] differs from k's [${k.shape.join(', ')}]`);
+  if (!varlen && k.shape[0] !== q.shape[0]) throw new ShapeError(`k: batch ${k.shape[0]} differs from q's ${q.shape[0]}`);
+  if (k.shape[3 + o] !== d) throw new ShapeError(`k: head dim ${k.shape[3 + o]} differs from q's ${d}`);
+  if (hq < 1 || hkv < 1) throw new ShapeError(`q/k: head counts must be at least 1, received ${hq} and ${hkv}`);
+  if (!headDimSupported(d)) throw new UnsupportedError(`q: head dim ${d} is not supported (${SUPPORTED_HEAD_DIMS})`);
+
+  const nativeOptions: NativeOptions = {};
+  if (varlen) {
+    if (options.cuSeqlensQ === undefined || options.cuSeqlensKv === undefined) {
+      throw new OffsetsError('cuSeqlensQ and cuSeqlensKv must be given together');
+    }
+    const cuQ = int32Array('cuSeqlensQ', options.cuSeqlensQ, OffsetsError);
+    const cuKv = int32Array('cuSeqlensKv', options.cuSeqlensKv, OffsetsError);
+    checkOffsets('cuSeqlensQ', cuQ, q.shape[0]);
+    checkOffsets('cuSeqlensKv', cuKv, k.shape[0]);
+    if (cuKv.length !== cuQ.length) throw new OffsetsError(`cuSeqlensKv: expected length ${cuQ.length}, received ${cuKv.length}`);
+    nativeOptions.cuSeqlensQ = cuQ;
+    nativeOptions.cuSeqlensKv = cuKv;
+  }
+
+  if (options.headMap !== undefined) {
+    const map = int32Array('headMap', options.headMap, HeadMapError);
+    if (map.length !== hq) throw new HeadMapError(`headMap: expected length ${hq} (heads of q), received ${map.length}`);
+    map.forEach((x, h) => {
+      if (x < 0 || x >= hkv) throw new HeadMapError(`headMap[${h}] = ${x} is outside [0, ${hkv})`);
+    });
+    nativeOptions.headMap = map;
+  } else if (hq % hkv !== 0) {
+    throw new HeadMapError(`q has ${hq} heads, not a multiple of k's ${hkv}: pass a headMap to choose the grouping`);
+  }
+
+  if (options.scale !== undefined) {
+    if (typeof options.scale !== 'number' || !Number.isFinite(options.scale)) throw new OptionError(`scale: expected a finite number, received ${String(options.scale)}`);
+    nativeOptions.scale = options.scale;
+  }
+  if (options.softcap !== undefined) {
+    if (typeof options.softcap !== 'number' || !(options.softcap >= 0) || !Number.isFinite(options.softcap)) {
+      throw new OptionError(`softcap: expected a finite number >= 0, received ${String(options.softcap)}`);
+    }
+    nativeOptions.softcap = options.softcap;
+  }
+  const causal = options.causal ?? false;
+  if (typeof causal !== 'boolean' && causal !== 'top-left' && causal !== 'bottom-right') {
+    throw new OptionError(`causal: expected a boolean, 'top-left' or 'bottom-right', received ${String(causal)}`);
+  }
+  const alignment = typeof causal === 'string' ? causal : options.alignment ?? 'top-left';
+  if (alignment !== 'top-left' && alignment !== 'bottom-right') {
+    throw new OptionError(`alignment: expected 'top-left' or 'bottom-right', received ${String(alignment)}`);
+  }
+  if (typeof causal === 'string' && options.alignment !== undefined && options.alignment !== causal) {
+    throw new OptionError(`causal: '${causal}' contradicts alignment '${options.alignment}'`);
+  }
+  nativeOptions.causal = causal !== false;
+  nativeOptions.alignment = alignment;
+  if (options.window !== undefined) {
+    if (!Array.isArray(options.window) || options.window.length !== 2) throw new OptionError('window: expected [left, right]');
+    nativeOptions.windowLeft = integerOption('window[0]', options.window[0], -1);
+    nativeOptions.windowRight = integerOption('window[1]', options.window[1], -1);
+  }
+  if (options.sinks !== undefined) {
+    if (!(options.sinks instanceof Float32Array)) throw new OptionError(`sinks: expected a Float32Array, received ${describe(options.sinks)}`);
+    if (options.sinks.length !== hq) throw new OptionError(`sinks: expected length ${hq}, received ${options.sinks.length}`);
+    if (options.sinks.some((x) => Number.isNaN(x) || x === Infinity)) throw new OptionError('sinks: entries must be finite or -Infinity');
+    nativeOptions.sinks = options.sinks;
+  }
+  if (options.threads !== undefined) nativeOptions.threads = integerOption('threads', options.threads, 0);
+  if (options.backend !== undefined) {
+    if (!['reference', 'cpu', 'cuda', 'rocm'].includes(options.backend)) {
+      throw new OptionError(`backend: expected 'reference', 'cpu', 'cuda' or 'rocm', received ${String(options.backend)}`);
+    }
+    nativeOptions.backend = options.backend;
+  }
+  if (options.fault !== undefined) nativeOptions.fault = options.fault;
+
+  const out = outputTensor(q, options);
+  const lse = lseTensor(q, hq, varlen, options);
+  if (lse) nativeOptions.lse = lse.data as Float32Array;
+  return { args: [toNative(q), toNative(k), toNative(v), toNative(out), nativeOptions], out, lse };
+}
+
+function outputTensor(q: Tensor, options: AttentionOptions): Tensor {
+  const { out, outDtype } = options;
+  if (outDtype !== undefined && outDtype !== 'f32' && outDtype !== 'bf16' && outDtype !== 'f16') {
+    throw new DTypeError(`outDtype: expected 'f32', 'bf16' or 'f16', received ${String(outDtype)}`);
+  }
+  let t: Tensor;
+  if (out === undefined) {
+    t = Tensor.zeros(outDtype ?? q.dtype, q.shape);
+  } else if (out instanceof Tensor) {
+    if (outDtype !== undefined && outDtype !== out.dtype) throw new DTypeError(`out: dtype ${out.dtype} differs from outDtype ${outDtype}`);
+    t = out;
+  } else if (out instanceof Float32Array) {
+    t = new Tensor(out, 'f32', q.shape);
+  } else if (out instanceof Uint16Array) {
+    const dtype = outDtype ?? (q.dtype === 'f32' ? undefined : q.dtype);
+    if (dtype === undefined || dtype === 'f32') throw new DTypeError('out: a Uint16Array output needs outDtype \'bf16\' or \'f16\'');
+    t = new Tensor(out, dtype, q.shape);
+  } else {
+    throw new DTypeError(`out: expected a Tensor, Float32Array or Uint16Array, received ${describe(out)}`);
+  }
+  if (t.shape.length !== q.shape.length || t.shape.some((n, i) => n !== q.shape[i])) {
+    throw new ShapeError(`out: shape [${t.shape.join(', ')}] differs from q's [${q.shape.join(', ')}]`);
+  }
+  checkTensor('out', t, q.shape.length);
+  return t;
+}
+
+function lseTensor(q: Tensor, hq: number, varlen: boolean, options: AttentionOptions): Tensor | undefined {
+  if (!options.returnLse && options.lse === undefined) return undefined;
+  const shape = varlen ? [hq, q.shape[0]] : [q.shape[0], hq, q.shape[1]];
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (options.lse === undefined) return new Tensor(new Float32Array(n), 'f32', shape);
+  if (!(options.lse instanceof Float32Array)) throw new OptionError(`lse: expected a Float32Array, received ${describe(options.lse)}`);
+  if (options.lse.length < n) throw new BufferError(`lse: needs ${n} floats, received ${options.lse.length}`);
+  return new Tensor(options.lse, 'f32', shape);
+}
+
+export function toNative(t: Tensor): NativeTensor {
+  return { data: t.data, dtype: t.dtype, shape: t.shape, strides: t.strides };
+}
+
+function result(call: PreparedCall, options: AttentionOptions): Tensor | AttentionResult {
+  return options.returnLse || options.lse !== undefined ? { out: call.out, lse: call.lse as Tensor } : call.out;
+}
+
+/** Grouped-query attention, synchronously on the calling thread. Returns the output (and LSE when asked). */
+export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions & ({ returnLse: true } | { lse: Float32Array })): AttentionResult;
+export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Tensor;
+export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor | AttentionResult {
+  const call = prepareAttention(q, k, v, options);
+  try {
+    native().attention(...call.args);
+  } catch (err) {
+    throw fromNative(err);
+  }
+  return result(call, options);
+}
+
+/** Grouped-query attention off the main thread. The buffers are held alive until the Promise settles. */
+export function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions & ({ returnLse: true } | { lse: Float32Array })): Promise<AttentionResult>;
+export function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Promise<Tensor>;
+export async function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Promise<Tensor | AttentionResult> {
+  const call = prepareAttention(q, k, v, options);
+  try {
+    await native().attentionAsync(...call.args);
+  } catch (err) {
+    throw fromNative(err);
+  }
+  return result(call, options);
+}

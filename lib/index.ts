@@ -1,0 +1,12 @@
+// node-gqa: grouped-query attention for Node.js on CUDA, ROCm and the CPU.
+export { attention, attentionAsync } from './attention';
+export type { AttentionOptions, AttentionResult, Alignment, BackendName } from './attention';
+export { Tensor, contiguousStrides } from './tensor';
+export type { TensorData } from './tensor';
+export { bf16, f16, dtypeSize, DTYPES } from './dtype';
+export type { DType } from './dtype';
+export {
+  GqaError, ShapeError, DTypeError, StrideError, HeadMapError, OffsetsError, OptionError, BufferError,
+  UnsupportedError, BackendUnavailableError, OutOfMemoryError, DeviceError,
+} from './errors';
+export { buildInfo } from './info';

@@ -1,0 +1,120 @@
+// Tensor: a zero-copy view of a caller's typed array with a dtype, a shape and element strides. Nothing is copied:
+// the native code reads and writes `data` in place.
+import { DType, bf16, dtypeSize, f16 } from './dtype';
+import { DTypeError, ShapeError, StrideError } from './errors';
+
+/** Float32Array for f32; Uint16Array of bit patterns for bf16 and f16 (or Float16Array where the runtime has it). */
+export type TensorData = Float32Array | Uint16Array;
+
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+function isFloat16Array(data: unknown): boolean {
+  return (data as { constructor?: { name?: string } })?.constructor?.name === 'Float16Array';
+}
+
+export class Tensor {
+  readonly data: TensorData;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+
+  constructor(data: TensorData, dtype: DType, shape: readonly number[], strides?: readonly number[]) {
+    if (dtype !== 'f32' && dtype !== 'bf16' && dtype !== 'f16') {
+      throw new DTypeError(`dtype: expected 'f32', 'bf16' or 'f16', received ${String(dtype)}`);
+    }
+    const ok = dtype === 'f32'
+      ? data instanceof Float32Array
+      : data instanceof Uint16Array || (dtype === 'f16' && isFloat16Array(data));
+    if (!ok) {
+      const expected = dtype === 'f32' ? 'a Float32Array' : dtype === 'f16' ? 'a Uint16Array or Float16Array' : 'a Uint16Array';
+      throw new DTypeError(`data: dtype ${dtype} needs ${expected}, received ${describe(data)}`);
+    }
+    if (!Array.isArray(shape) || shape.some((n) => !Number.isSafeInteger(n) || n < 0)) {
+      throw new ShapeError(`shape: expected non-negative integers, received ${JSON.stringify(shape)}`);
+    }
+    if (strides !== undefined) {
+      if (!Array.isArray(strides) || strides.length !== shape.length ||
+          strides.some((n) => !Number.isSafeInteger(n) || n < 0)) {
+        throw new StrideError(`strides: expected ${shape.length} non-negative integers, received ${JSON.stringify(strides)}`);
+      }
+    }
+    this.data = data;
+    this.dtype = dtype;
+    this.shape = Object.freeze([...shape]);
+    this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
+  }
+
+  static f32(data: Float32Array, shape: readonly number[], strides?: readonly number[]): Tensor {
+    return new Tensor(data, 'f32', shape, strides);
+  }
+  static bf16(data: Uint16Array, shape: readonly number[], strides?: readonly number[]): Tensor {
+    return new Tensor(data, 'bf16', shape, strides);
+  }
+  static f16(data: Uint16Array, shape: readonly number[], strides?: readonly number[]): Tensor {
+    return new Tensor(data, 'f16', shape, strides);
+  }
+
+  /** A new contiguous tensor of zeros. */
+  static zeros(dtype: DType, shape: readonly number[]): Tensor {
+    const n = shape.reduce((a, b) => a * b, 1);
+    return new Tensor(dtype === 'f32' ? new Float32Array(n) : new Uint16Array(n), dtype, shape);
+  }
+
+  /** A contiguous tensor of the given dtype holding these values (rounded to nearest even). */
+  static fromFloat32(values: Float32Array, dtype: DType, shape: readonly number[]): Tensor {
+    if (dtype === 'f32') return new Tensor(values, dtype, shape);
+    return new Tensor((dtype === 'bf16' ? bf16 : f16).fromFloat32(values), dtype, shape);
+  }
+
+  /** Number of elements of the shape. */
+  get size(): number {
+    return this.shape.reduce((a, b) => a * b, 1);
+  }
+
+  /** Element at a multi-index, as a number. */
+  get(...index: number[]): number {
+    let offset = 0;
+    for (let i = 0; i < index.length; i++) offset += index[i] * this.strides[i];
+    const raw = this.data[offset];
+    if (this.dtype === 'f32' || isFloat16Array(this.data)) return raw;
+    return this.dtype === 'bf16' ? bf16.toFloat(raw) : f16.toFloat(raw);
+  }
+
+  /** The elements in row-major order of the shape, as a new Float32Array (strides followed). */
+  toFloat32(): Float32Array {
+    const out = new Float32Array(this.size);
+    const shape = this.shape;
+    const index = new Array<number>(shape.length).fill(0);
+    for (let n = 0; n < out.length; n++) {
+      out[n] = this.get(...index);
+      for (let d = shape.length - 1; d >= 0; d--) {
+        if (++index[d] < shape[d]) break;
+        index[d] = 0;
+      }
+    }
+    return out;
+  }
+
+  /** A view with two dimensions swapped (no copy), e.g. BHSD storage seen as BSHD. */
+  transpose(a: number, b: number): Tensor {
+    const shape = [...this.shape];
+    const strides = [...this.strides];
+    [shape[a], shape[b]] = [shape[b], shape[a]];
+    [strides[a], strides[b]] = [strides[b], strides[a]];
+    return new Tensor(this.data, this.dtype, shape, strides);
+  }
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
+  return typeof value;
+}
