@@ -39,6 +39,8 @@ export interface NativeBinding {
   attention(q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor, options?: NativeOptions): void;
   attentionAsync(q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor, options?: NativeOptions): Promise<void>;
   buildInfo(): NativeBuildInfo;
+  /** Memory read bandwidth in GB/s: the best of `repeats` passes of `threads` threads summing a `bytes` buffer (benchmarks). */
+  measureReadBandwidth(bytes: number, threads: number, repeats: number): number;
 }
 
 let binding: NativeBinding | undefined;

@@ -3,6 +3,7 @@
 
 #include "gqa/backends.h"
 #include "napi/attention.h"
+#include "napi/bandwidth.h"
 
 namespace gqa_napi {
 namespace {
@@ -28,6 +29,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attention", Napi::Function::New(env, Attention, "attention"));
   exports.Set("attentionAsync", Napi::Function::New(env, AttentionAsync, "attentionAsync"));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
+  exports.Set("measureReadBandwidth", Napi::Function::New(env, MeasureReadBandwidth, "measureReadBandwidth"));
   return exports;
 }
 

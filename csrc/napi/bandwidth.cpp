@@ -1,0 +1,87 @@
+#include "napi/bandwidth.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "napi/convert.h"
+
+namespace gqa_napi {
+namespace {
+
+// Sums words [begin, end) with four independent accumulators (integer adds vectorize and never limit the rate).
+// The sum is returned and checked by the caller, so the compiler cannot drop the loads.
+uint64_t sum_words(const uint64_t* begin, const uint64_t* end) {
+  uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  const uint64_t* p = begin;
+  for (; p + 4 <= end; p += 4) {
+    s0 += p[0];
+    s1 += p[1];
+    s2 += p[2];
+    s3 += p[3];
+  }
+  for (; p < end; ++p) s0 += *p;
+  return s0 + s1 + s2 + s3;
+}
+
+// Runs fn(t, begin, end) on `threads` threads, each over its contiguous share of [0, words).
+template <typename Fn>
+void split_across_threads(size_t words, int threads, Fn fn) {
+  std::vector<std::thread> pool;
+  const size_t share = (words + threads - 1) / threads;
+  for (int t = 0; t < threads; ++t) {
+    const size_t begin = std::min(words, t * share), end = std::min(words, begin + share);
+    pool.emplace_back(fn, t, begin, end);
+  }
+  for (std::thread& th : pool) th.join();
+}
+
+}  // namespace
+
+// The best of `repeats` timed passes in which `threads` threads each sum their share of a `bytes` buffer.
+// Pass a buffer much larger than the last-level cache so that the figure is DRAM bandwidth.
+Napi::Value MeasureReadBandwidth(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto integer_arg = [&](size_t i, const char* name, double min) {
+    if (info.Length() <= i || !info[i].IsNumber()) throw_error(env, gqa::Status::InvalidOption, std::string(name) + ": expected a number");
+    const double v = info[i].As<Napi::Number>().DoubleValue();
+    if (!(v >= min) || v > 9007199254740991.0 || v != static_cast<double>(static_cast<int64_t>(v))) {
+      throw_error(env, gqa::Status::InvalidOption, std::string(name) + ": expected an integer >= " + std::to_string(int64_t(min)));
+    }
+    return static_cast<int64_t>(v);
+  };
+  const size_t bytes = static_cast<size_t>(integer_arg(0, "bytes", 1 << 20));
+  const int threads = static_cast<int>(std::min<int64_t>(integer_arg(1, "threads", 1), 1024));
+  const int repeats = static_cast<int>(std::min<int64_t>(integer_arg(2, "repeats", 1), 1000));
+
+  const size_t words = bytes / sizeof(uint64_t);
+  std::unique_ptr<uint64_t[]> buffer(new (std::nothrow) uint64_t[words]);
+  if (!buffer) throw_error(env, gqa::Status::OutOfMemory, "bytes: cannot allocate " + std::to_string(bytes) + " bytes");
+  // Each thread writes its own share first, so the pages are mapped (and placed) where that thread reads them.
+  split_across_threads(words, threads, [&](int, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) buffer[i] = i;
+  });
+
+  const uint64_t expected = words % 2 == 0 ? uint64_t(words / 2) * uint64_t(words - 1) : uint64_t(words) * uint64_t((words - 1) / 2);
+  std::vector<uint64_t> partial(threads);
+  double best_seconds = 0;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    split_across_threads(words, threads, [&](int t, size_t begin, size_t end) {
+      partial[t] = sum_words(buffer.get() + begin, buffer.get() + end);
+    });
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    uint64_t total = 0;
+    for (uint64_t s : partial) total += s;
+    if (total != expected) throw_error(env, gqa::Status::Internal, "measureReadBandwidth: wrong checksum");
+    if (r == 0 || seconds < best_seconds) best_seconds = seconds;
+  }
+  return Napi::Number::New(env, double(words * sizeof(uint64_t)) / best_seconds / 1e9);
+}
+
+}  // namespace gqa_napi
