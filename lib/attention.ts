@@ -6,7 +6,11 @@ import { NativeOptions, NativeTensor, native } from './native';
 import { Tensor, describe } from './tensor';
 
 export type Alignment = 'top-left' | 'bottom-right';
-export type BackendName = 'reference' | 'cpu' | 'cuda' | 'rocm';
+/**
+ * 'reference' is the float64 oracle; 'reference-f32' runs the same loops in f32 math (the parity check's lp_ref, the
+ * error a correct low-precision implementation is allowed). 'cpu' is the fast CPU backend.
+ */
+export type BackendName = 'reference' | 'reference-f32' | 'cpu' | 'cuda' | 'rocm';
 
 export interface AttentionOptions {
   /** Score scale; default 1/sqrt(D). */
@@ -26,6 +30,8 @@ export interface AttentionOptions {
   /** Variable-length batch: cumulative offsets (length B + 1) into packed q [totalQ, Hq, D] and k/v [totalKv, Hkv, D]. */
   cuSeqlensQ?: Int32Array;
   cuSeqlensKv?: Int32Array;
+  /** Paged K/V (a KV cache). */
+  pages?: PageTable;
   /** Write the output here (a Tensor of q's shape, or a typed array taken as contiguous). */
   out?: Tensor | Float32Array | Uint16Array;
   /** Output dtype when `out` is not given (default q's dtype) or is a Uint16Array (default q's 16-bit dtype). */
@@ -40,6 +46,15 @@ export interface AttentionOptions {
   threads?: number;
   /** Test-only: a numerical fault the cpu backend injects (see the parity check). */
   fault?: string;
+}
+
+/** K/V read through pages: k and v are [numPages, pageSize, Hkv, D]; key j of sequence b is in page
+ * table[b * perSeq + floor(j / pageSize)], row j % pageSize. KVCache builds this. */
+export interface PageTable {
+  table: Int32Array;
+  perSeq: number;
+  /** Keys of each sequence (length B). */
+  seqlensKv: Int32Array;
 }
 
 export interface AttentionResult {
@@ -89,6 +104,23 @@ function checkOffsets(name: string, cu: Int32Array, total: number): void {
   }
 }
 
+function checkPages(pages: PageTable, batch: number, numPages: number, pageSize: number): Int32Array {
+  const { table, perSeq, seqlensKv } = pages;
+  if (!(table instanceof Int32Array) || !(seqlensKv instanceof Int32Array)) throw new OffsetsError('pages: table and seqlensKv must be Int32Arrays');
+  if (!Number.isSafeInteger(perSeq) || perSeq < 0 || table.length !== batch * perSeq) {
+    throw new OffsetsError(`pages: expected a table of ${batch} x perSeq entries, received ${table.length} with perSeq ${String(perSeq)}`);
+  }
+  if (seqlensKv.length !== batch) throw new OffsetsError(`pages.seqlensKv: expected length ${batch}, received ${seqlensKv.length}`);
+  for (let b = 0; b < batch; b++) {
+    if (seqlensKv[b] < 0 || seqlensKv[b] > perSeq * pageSize) throw new OffsetsError(`pages.seqlensKv[${b}] = ${seqlensKv[b]} is outside [0, ${perSeq * pageSize}]`);
+    for (let i = 0; i < Math.ceil(seqlensKv[b] / pageSize); i++) {
+      const page = table[b * perSeq + i];
+      if (page < 0 || page >= numPages) throw new OffsetsError(`pages.table[${b}][${i}] = ${page} is outside [0, ${numPages})`);
+    }
+  }
+  return table;
+}
+
 function integerOption(name: string, value: unknown, min: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 2 ** 31 - 1) {
     throw new OptionError(`${name}: expected an integer >= ${min}, received ${String(value)}`);
@@ -106,6 +138,7 @@ interface PreparedCall {
 export function prepareAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): PreparedCall {
   if (options === null || typeof options !== 'object') throw new OptionError(`options: expected an object, received ${describe(options)}`);
   const varlen = options.cuSeqlensQ !== undefined || options.cuSeqlensKv !== undefined;
+  const nativeOptions: NativeOptions = {};
   const rank = varlen ? 3 : 4;
   checkTensor('q', q, rank);
   checkTensor('k', k, rank);
@@ -117,12 +150,16 @@ export function prepareAttention(q: Tensor, k: Tensor, v: Tensor, options: Atten
   const [hq, d] = [q.shape[2 + o], q.shape[3 + o]];
   const hkv = k.shape[2 + o];
   if (v.shape.some((n, i) => n !== k.shape[i])) throw new ShapeError(`v: shape [${v.shape.join(', ')}] differs from k's [${k.shape.join(', ')}]`);
-  if (!varlen && k.shape[0] !== q.shape[0]) throw new ShapeError(`k: batch ${k.shape[0]} differs from q's ${q.shape[0]}`);
+  if (options.pages !== undefined) {
+    if (varlen) throw new OffsetsError('pages: not supported with varlen q');
+    nativeOptions.pageTable = checkPages(options.pages, q.shape[0], k.shape[0], k.shape[1]);
+    nativeOptions.pagesPerSeq = options.pages.perSeq;
+    nativeOptions.seqlensKv = options.pages.seqlensKv;
+  } else if (!varlen && k.shape[0] !== q.shape[0]) throw new ShapeError(`k: batch ${k.shape[0]} differs from q's ${q.shape[0]}`);
   if (k.shape[3 + o] !== d) throw new ShapeError(`k: head dim ${k.shape[3 + o]} differs from q's ${d}`);
   if (hq < 1 || hkv < 1) throw new ShapeError(`q/k: head counts must be at least 1, received ${hq} and ${hkv}`);
   if (!headDimSupported(d)) throw new UnsupportedError(`q: head dim ${d} is not supported (${SUPPORTED_HEAD_DIMS})`);
 
-  const nativeOptions: NativeOptions = {};
   if (varlen) {
     if (options.cuSeqlensQ === undefined || options.cuSeqlensKv === undefined) {
       throw new OffsetsError('cuSeqlensQ and cuSeqlensKv must be given together');
@@ -183,8 +220,8 @@ export function prepareAttention(q: Tensor, k: Tensor, v: Tensor, options: Atten
   }
   if (options.threads !== undefined) nativeOptions.threads = integerOption('threads', options.threads, 0);
   if (options.backend !== undefined) {
-    if (!['reference', 'cpu', 'cuda', 'rocm'].includes(options.backend)) {
-      throw new OptionError(`backend: expected 'reference', 'cpu', 'cuda' or 'rocm', received ${String(options.backend)}`);
+    if (!['reference', 'reference-f32', 'cpu', 'cuda', 'rocm'].includes(options.backend)) {
+      throw new OptionError(`backend: expected 'reference', 'reference-f32', 'cpu', 'cuda' or 'rocm', received ${String(options.backend)}`);
     }
     nativeOptions.backend = options.backend;
   }

@@ -1,6 +1,8 @@
 // node-gqa: grouped-query attention for Node.js on CUDA, ROCm and the CPU.
 export { attention, attentionAsync } from './attention';
-export type { AttentionOptions, AttentionResult, Alignment, BackendName } from './attention';
+export type { AttentionOptions, AttentionResult, Alignment, BackendName, PageTable } from './attention';
+export { KVCache } from './kv-cache';
+export type { KVCacheOptions, KVCacheAttentionOptions } from './kv-cache';
 export { Tensor, contiguousStrides } from './tensor';
 export type { TensorData } from './tensor';
 export { bf16, f16, dtypeSize, DTYPES } from './dtype';

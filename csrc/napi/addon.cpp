@@ -25,7 +25,11 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   return o;
 }
 
-Napi::Object Init(Napi::Env env, Napi::Object exports) {
+}  // namespace
+}  // namespace gqa_napi
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  using namespace gqa_napi;
   exports.Set("attention", Napi::Function::New(env, Attention, "attention"));
   exports.Set("attentionAsync", Napi::Function::New(env, AttentionAsync, "attentionAsync"));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
@@ -33,7 +37,4 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   return exports;
 }
 
-}  // namespace
-}  // namespace gqa_napi
-
-NODE_API_MODULE(node_gqa, gqa_napi::Init)
+NODE_API_MODULE(node_gqa, Init)

@@ -1,0 +1,142 @@
+// A paged KV cache for decode: fixed-size pages in one pool per K and V, a page list per sequence, append of new
+// keys/values for a batch of sequences, and attention over a batch of sequences of different lengths. The
+// attention call reads the pages in place through a page table (no gather copy).
+import { AttentionOptions, PageTable, attention, attentionAsync } from './attention';
+import { DType } from './dtype';
+import { OptionError, OutOfMemoryError, ShapeError } from './errors';
+import { Tensor } from './tensor';
+
+export interface KVCacheOptions {
+  /** KV heads. */
+  heads: number;
+  headDim: number;
+  dtype: DType;
+  /** Tokens per page (default 16). */
+  pageSize?: number;
+  /** Pages in the pool; the cache holds numPages * pageSize tokens over all sequences. */
+  numPages: number;
+}
+
+function positiveInteger(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new OptionError(`${name}: expected a positive integer, received ${String(value)}`);
+  }
+  return value;
+}
+
+/** Options of an attention call over the cache: alignment is bottom-right, pages and lengths come from the cache. */
+export type KVCacheAttentionOptions = Omit<AttentionOptions, 'pages' | 'cuSeqlensQ' | 'cuSeqlensKv' | 'alignment' | 'returnLse' | 'lse'>;
+
+export class KVCache {
+  /** Key and value pools, [numPages, pageSize, heads, headDim]. */
+  readonly k: Tensor;
+  readonly v: Tensor;
+  readonly pageSize: number;
+  private readonly freePages: number[];
+  private readonly sequences = new Map<number, { pages: number[]; length: number }>();
+  private nextId = 0;
+
+  constructor(options: KVCacheOptions) {
+    const heads = positiveInteger('heads', options.heads);
+    const headDim = positiveInteger('headDim', options.headDim);
+    const numPages = positiveInteger('numPages', options.numPages);
+    this.pageSize = positiveInteger('pageSize', options.pageSize ?? 16);
+    const shape = [numPages, this.pageSize, heads, headDim];
+    this.k = Tensor.zeros(options.dtype, shape);
+    this.v = Tensor.zeros(options.dtype, shape);
+    this.freePages = Array.from({ length: numPages }, (_, i) => numPages - 1 - i);
+  }
+
+  /** Starts an empty sequence and returns its id. */
+  addSequence(): number {
+    this.sequences.set(this.nextId, { pages: [], length: 0 });
+    return this.nextId++;
+  }
+
+  /** Ends a sequence and returns its pages to the pool. */
+  removeSequence(id: number): void {
+    const seq = this.sequence(id);
+    this.freePages.push(...seq.pages.reverse());
+    this.sequences.delete(id);
+  }
+
+  /** Tokens held for a sequence. */
+  length(id: number): number {
+    return this.sequence(id).length;
+  }
+
+  /** Pages not in use. */
+  get freePageCount(): number {
+    return this.freePages.length;
+  }
+
+  /**
+   * Appends keys and values [B, S, heads, headDim] to sequences ids[0..B). With `lengths`, sequence b takes only
+   * its first lengths[b] tokens (ragged appends).
+   */
+  append(ids: readonly number[], k: Tensor, v: Tensor, lengths?: readonly number[]): void {
+    const [, , heads, headDim] = this.k.shape;
+    for (const [name, t] of [['k', k], ['v', v]] as const) {
+      if (t.dtype !== this.k.dtype) throw new ShapeError(`${name}: dtype ${t.dtype} differs from the cache's ${this.k.dtype}`);
+      if (t.shape.length !== 4 || t.shape[0] !== ids.length || t.shape[2] !== heads || t.shape[3] !== headDim) {
+        throw new ShapeError(`${name}: expected [${ids.length}, S, ${heads}, ${headDim}], received [${t.shape.join(', ')}]`);
+      }
+    }
+    if (v.shape[1] !== k.shape[1]) throw new ShapeError(`v: ${v.shape[1]} tokens, k has ${k.shape[1]}`);
+    if (lengths !== undefined && (lengths.length !== ids.length || lengths.some((n) => !Number.isInteger(n) || n < 0 || n > k.shape[1]))) {
+      throw new ShapeError(`lengths: expected ${ids.length} integers in [0, ${k.shape[1]}]`);
+    }
+    const counts = ids.map((_, b) => lengths?.[b] ?? k.shape[1]);
+    const seqs = ids.map((id) => this.sequence(id));
+    const pagesNeeded = seqs.reduce((sum, s, b) => sum + Math.ceil((s.length + counts[b]) / this.pageSize) - s.pages.length, 0);
+    if (pagesNeeded > this.freePages.length) {
+      throw new OutOfMemoryError(`KV cache: ${pagesNeeded} more pages needed, ${this.freePages.length} free`);
+    }
+    seqs.forEach((seq, b) => {
+      for (let s = 0; s < counts[b]; s++, seq.length++) {
+        if (seq.length % this.pageSize === 0) seq.pages.push(this.freePages.pop() as number);
+        const page = seq.pages[seq.pages.length - 1];
+        copyRow(k, b, s, this.k, page, seq.length % this.pageSize);
+        copyRow(v, b, s, this.v, page, seq.length % this.pageSize);
+      }
+    });
+  }
+
+  /** Attention of q [B, Sq, Hq, headDim] over sequences ids[0..B), bottom-right aligned (decode, chunked prefill). */
+  attention(ids: readonly number[], q: Tensor, options: KVCacheAttentionOptions = {}): Tensor {
+    return attention(q, this.k, this.v, { ...options, pages: this.pageTable(ids), alignment: 'bottom-right' });
+  }
+
+  attentionAsync(ids: readonly number[], q: Tensor, options: KVCacheAttentionOptions = {}): Promise<Tensor> {
+    return attentionAsync(q, this.k, this.v, { ...options, pages: this.pageTable(ids), alignment: 'bottom-right' });
+  }
+
+  /** The page table of a batch of sequences, as attention's `pages` option takes it. */
+  pageTable(ids: readonly number[]): PageTable {
+    const seqs = ids.map((id) => this.sequence(id));
+    const perSeq = Math.max(1, ...seqs.map((s) => s.pages.length));
+    const table = new Int32Array(ids.length * perSeq);
+    seqs.forEach((s, b) => table.set(s.pages, b * perSeq));
+    return { table, perSeq, seqlensKv: Int32Array.from(seqs, (s) => s.length) };
+  }
+
+  private sequence(id: number) {
+    const seq = this.sequences.get(id);
+    if (!seq) throw new OptionError(`sequence ${id}: not in this cache`);
+    return seq;
+  }
+}
+
+// Copies the heads x headDim values of token (b, s) of src into row `row` of page `page` of the pool.
+function copyRow(src: Tensor, b: number, s: number, pool: Tensor, page: number, row: number): void {
+  const [, , heads, headDim] = pool.shape;
+  const dst = (page * pool.shape[1] + row) * heads * headDim;
+  for (let h = 0; h < heads; h++) {
+    const at = b * src.strides[0] + s * src.strides[1] + h * src.strides[2];
+    if (src.strides[3] === 1) {
+      pool.data.set(src.data.subarray(at, at + headDim), dst + h * headDim);
+    } else {
+      for (let d = 0; d < headDim; d++) pool.data[dst + h * headDim + d] = src.data[at + d * src.strides[3]];
+    }
+  }
+}
