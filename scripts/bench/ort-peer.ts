@@ -31,15 +31,19 @@ export function loadOrt(): OrtModule | undefined {
   }
 }
 
-export interface GqaShape {
-  batch: number;
+export interface GqaHeads {
   heads: number;     // Hq
   kvHeads: number;   // Hkv
   headDim: number;
 }
 
+export interface GqaShape extends GqaHeads {
+  batch: number;
+}
+
 /** The peer's inputs for one call: q's new tokens, K/V's new tokens and the K/V cache in front of them. */
 export interface PeerInputs {
+  batch: number;
   query: Float32Array;      // [B, S, Hq*D]
   key: Float32Array;        // [B, S, Hkv*D]
   value: Float32Array;
@@ -71,9 +75,9 @@ export function splitCache(kv: Float32Array, shape: GqaShape, total: number, pas
 
 /** One onnxruntime session holding the GroupQueryAttention model, on `threads` intra-op threads. */
 export class OrtGqa {
-  private constructor(private readonly ort: OrtModule, private readonly session: OrtSession, private readonly shape: GqaShape) {}
+  private constructor(private readonly ort: OrtModule, private readonly session: OrtSession, private readonly shape: GqaHeads) {}
 
-  static async create(ort: OrtModule, shape: GqaShape, threads: number): Promise<OrtGqa> {
+  static async create(ort: OrtModule, shape: GqaHeads, threads: number): Promise<OrtGqa> {
     const model = gqaModel({ numHeads: shape.heads, kvNumHeads: shape.kvHeads, headDim: shape.headDim, scale: 1 / Math.sqrt(shape.headDim) });
     const session = await ort.InferenceSession.create(model, {
       executionProviders: ['cpu'],
@@ -87,8 +91,8 @@ export class OrtGqa {
 
   /** Tensors for one call; made once per input set so that timed runs measure the operator, not the wrapping. */
   feeds(inputs: PeerInputs): Record<string, OrtTensor> {
-    const { batch, heads, kvHeads, headDim } = this.shape;
-    const { newTokens: s, pastTokens: p } = inputs;
+    const { heads, kvHeads, headDim } = this.shape;
+    const { batch, newTokens: s, pastTokens: p } = inputs;
     const total = p + s;
     return {
       query: new this.ort.Tensor('float32', inputs.query, [batch, s, heads * headDim]),

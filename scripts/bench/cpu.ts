@@ -1,0 +1,234 @@
+#!/usr/bin/env node
+// The CPU benchmark: f32 causal GQA (Hq=32, Hkv=8, D=128), prefill (Sq=Skv=512) and decode (Sq=1 over 2047 cached
+// keys plus the new one), batch 1 and 4. Measured in the same run:
+//   - the machine's memory read bandwidth, which bounds decode: reading K and V once takes bytes / bandwidth;
+//   - the peer, onnxruntime-node's com.microsoft GroupQueryAttention on its CPU provider with the same thread count
+//     (when installed), whose output is compared with ours so that both compute the same thing.
+//   npm run bench -- [--threads N] [--json]
+import * as os from 'os';
+import { parseArgs } from 'util';
+import { Tensor, attention, buildInfo } from '../../lib';
+import { native } from '../../lib/native';
+import { GqaShape, ORT_INSTALL_HINT, OrtGqa, PeerInputs, loadOrt, splitCache } from './ort-peer';
+import { medianMs } from './timing';
+
+const HEADS = 32;
+const KV_HEADS = 8;
+const HEAD_DIM = 128;
+const PREFILL_TOKENS = 512;
+const DECODE_KEYS = 2048;  // 2047 cached + the new token's
+const MIB = 1 << 20;
+// Far beyond the last-level cache, so that the bandwidth figure is DRAM's.
+const BANDWIDTH_BUFFER_BYTES = 512 * MIB;
+// Decode inputs rotate through copies totalling this much, as the caches of successive layers would: each call then
+// reads K and V from memory, not from a cache still warm from the previous call.
+const DECODE_WORKING_SET_BYTES = 256 * MIB;
+// f32 with D=128 and inputs in [-1, 1): two correct implementations differ by ~1e-7.
+const AGREEMENT_TOLERANCE = 1e-4;
+const PREFILL_TARGET = 1.5;  // peer time / our time, at least
+const DECODE_TARGET = 1.5;   // our time / time to read K and V at the measured bandwidth, at most
+
+interface Case {
+  name: string;
+  decode: boolean;
+  batch: number;
+  sq: number;
+  skv: number;
+}
+
+interface InputSet {
+  q: Tensor;
+  k: Tensor;
+  v: Tensor;
+}
+
+interface CaseResult {
+  name: string;
+  batch: number;
+  sq: number;
+  skv: number;
+  oursMs: number;
+  gflops?: number;         // prefill: causal FLOPs / time
+  kvBytes?: number;        // decode: bytes of K and V
+  gbps?: number;           // decode: K and V bytes / time
+  boundMs?: number;        // decode: K and V bytes / measured bandwidth
+  oursOverBound?: number;  // decode
+  peerMs?: number;
+  peerOverOurs?: number;   // the speed-up over the peer
+  maxAbsDiff?: number;     // ours vs the peer, first input set
+}
+
+const { values: args } = parseArgs({
+  options: {
+    threads: { type: 'string', default: String(os.availableParallelism()) },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (args.help) {
+  console.log('usage: npm run bench -- [--threads N] [--json]');
+  process.exit(0);
+}
+const threads = Number(args.threads);
+if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`--threads: expected a positive integer, received ${args.threads}`);
+const log = args.json ? (..._: unknown[]) => undefined : console.log;
+
+const CASES: Case[] = [1, 4].flatMap((batch) => [
+  { name: `prefill B=${batch}`, decode: false, batch, sq: PREFILL_TOKENS, skv: PREFILL_TOKENS },
+  { name: `decode B=${batch}`, decode: true, batch, sq: 1, skv: DECODE_KEYS },
+]);
+
+// Deterministic uniform [-1, 1) inputs (xorshift32).
+let state = 0x9e3779b9;
+function random(n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
+    a[i] = (state >>> 0) / 2 ** 31 - 1;
+  }
+  return a;
+}
+
+function inputSets(c: Case): InputSet[] {
+  const kvShape = [c.batch, c.skv, KV_HEADS, HEAD_DIM];
+  const kvElements = c.batch * c.skv * KV_HEADS * HEAD_DIM;
+  const first = {
+    q: Tensor.f32(random(c.batch * c.sq * HEADS * HEAD_DIM), [c.batch, c.sq, HEADS, HEAD_DIM]),
+    k: Tensor.f32(random(kvElements), kvShape),
+    v: Tensor.f32(random(kvElements), kvShape),
+  };
+  if (!c.decode) return [first];
+  const copies = Math.max(1, Math.ceil(DECODE_WORKING_SET_BYTES / (2 * 4 * kvElements)));
+  const sets = [first];
+  for (let i = 1; i < copies; i++) {
+    sets.push({ q: first.q, k: Tensor.f32((first.k.data as Float32Array).slice(), kvShape), v: Tensor.f32((first.v.data as Float32Array).slice(), kvShape) });
+  }
+  return sets;
+}
+
+/** Query-key pairs the bottom-right causal mask allows: key j is visible to query i iff j <= i + Skv - Sq. */
+function allowedPairs(sq: number, skv: number): number {
+  let pairs = 0;
+  for (let i = 0; i < sq; i++) pairs += Math.min(skv, Math.max(0, i + skv - sq + 1));
+  return pairs;
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return Number.isNaN(m) ? Infinity : m;
+}
+
+const runs = (c: Case) => (c.decode ? 21 : 5);
+
+async function measureOurs(c: Case, sets: InputSet[]): Promise<{ result: CaseResult; firstOut: Float32Array }> {
+  const options = { causal: true, alignment: 'bottom-right' as const, threads };
+  const out = Tensor.zeros('f32', sets[0].q.shape);
+  const ms = await medianMs(runs(c), 2, (i) => {
+    const s = sets[i % sets.length];
+    attention(s.q, s.k, s.v, { ...options, out });
+  });
+  const firstOut = attention(sets[0].q, sets[0].k, sets[0].v, options).data as Float32Array;
+  const result: CaseResult = { name: c.name, batch: c.batch, sq: c.sq, skv: c.skv, oursMs: ms };
+  if (c.decode) {
+    result.kvBytes = 2 * 4 * c.batch * c.skv * KV_HEADS * HEAD_DIM;
+    result.gbps = result.kvBytes / (ms * 1e6);
+  } else {
+    result.gflops = (4 * c.batch * HEADS * HEAD_DIM * allowedPairs(c.sq, c.skv)) / (ms * 1e6);
+  }
+  return { result, firstOut };
+}
+
+async function measurePeer(peer: OrtGqa, c: Case, sets: InputSet[]): Promise<{ ms: number; firstOut: Float32Array }> {
+  const shape: GqaShape = { batch: c.batch, heads: HEADS, kvHeads: KV_HEADS, headDim: HEAD_DIM };
+  const past = c.skv - c.sq;
+  const feeds = sets.map((s) => {
+    const k = splitCache(s.k.data as Float32Array, shape, c.skv, past);
+    const v = splitCache(s.v.data as Float32Array, shape, c.skv, past);
+    const inputs: PeerInputs = { batch: c.batch, query: s.q.data as Float32Array, key: k.fresh, value: v.fresh, pastKey: k.past, pastValue: v.past, newTokens: c.sq, pastTokens: past };
+    return peer.feeds(inputs);
+  });
+  const ms = await medianMs(runs(c), 2, (i) => peer.run(feeds[i % feeds.length]));
+  return { ms, firstOut: await peer.run(feeds[0]) };
+}
+
+function fixed(x: number | undefined, digits: number): string {
+  return x === undefined ? '-' : x.toFixed(digits);
+}
+
+async function main(): Promise<void> {
+  const info = buildInfo();
+  const ort = loadOrt();
+  const started = new Date();
+  const [load1] = os.loadavg();
+  log(`node-gqa CPU benchmark: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${threads} threads, simd ${info.cpuSimd}, node ${process.version}, load ${load1.toFixed(2)}`);
+  log(`f32, Hq=${HEADS}, Hkv=${KV_HEADS}, D=${HEAD_DIM}, causal (bottom-right); median of ${runs(CASES[0])} (prefill) / ${runs(CASES[1])} (decode) runs after 2 warm-ups`);
+
+  const bandwidth = native().measureReadBandwidth(BANDWIDTH_BUFFER_BYTES, threads, 5);
+  log(`memory read bandwidth: ${bandwidth.toFixed(1)} GB/s (${BANDWIDTH_BUFFER_BYTES / MIB} MiB buffer, ${threads} threads, best of 5)`);
+
+  // Ours first for every case, then the peer: the peer's thread pool spins after its calls and would slow ours.
+  const measured: { c: Case; sets: InputSet[]; result: CaseResult; firstOut: Float32Array }[] = [];
+  for (const c of CASES) {
+    const sets = inputSets(c);
+    const { result, firstOut } = await measureOurs(c, sets);
+    if (result.kvBytes !== undefined) {
+      result.boundMs = result.kvBytes / (bandwidth * 1e6);
+      result.oursOverBound = result.oursMs / result.boundMs;
+    }
+    measured.push({ c, sets, result, firstOut });
+  }
+
+  let disagreement = false;
+  if (ort) {
+    const version = ort.env.versions?.common ?? 'unknown version';
+    log(`peer: onnxruntime-node ${version}, com.microsoft GroupQueryAttention, CPU provider, ${threads} intra-op threads`);
+    const peer = await OrtGqa.create(ort, { heads: HEADS, kvHeads: KV_HEADS, headDim: HEAD_DIM }, threads);
+    for (const m of measured) {
+      const { ms, firstOut } = await measurePeer(peer, m.c, m.sets);
+      m.result.peerMs = ms;
+      m.result.peerOverOurs = ms / m.result.oursMs;
+      m.result.maxAbsDiff = maxAbsDiff(m.firstOut, firstOut);
+      if (!(m.result.maxAbsDiff <= AGREEMENT_TOLERANCE)) disagreement = true;
+    }
+    await peer.release();
+  } else {
+    log(`peer: onnxruntime-node is not installed; install it for the comparison with: ${ORT_INSTALL_HINT}`);
+  }
+
+  const results = measured.map((m) => m.result);
+  log('');
+  log('case           ours ms   GFLOP/s   GB/s   bound ms  ours/bound   peer ms  peer/ours  max|ours-peer|');
+  for (const r of results) {
+    log([
+      r.name.padEnd(12), fixed(r.oursMs, 2).padStart(9), fixed(r.gflops, 1).padStart(9), fixed(r.gbps, 1).padStart(6),
+      fixed(r.boundMs, 2).padStart(10), fixed(r.oursOverBound, 2).padStart(11), fixed(r.peerMs, 2).padStart(9),
+      fixed(r.peerOverOurs, 2).padStart(10), (r.maxAbsDiff === undefined ? '-' : r.maxAbsDiff.toExponential(1)).padStart(15),
+    ].join(' '));
+  }
+  log('');
+  for (const r of results) {
+    if (r.oursOverBound !== undefined) {
+      log(`${r.name}: ${r.oursOverBound.toFixed(2)}x the time to read K and V once (target <= ${DECODE_TARGET}x): ${r.oursOverBound <= DECODE_TARGET ? 'met' : 'missed'}`);
+    } else if (r.peerOverOurs !== undefined) {
+      log(`${r.name}: ${r.peerOverOurs.toFixed(2)}x the peer's speed (target >= ${PREFILL_TARGET}x): ${r.peerOverOurs >= PREFILL_TARGET ? 'met' : 'missed'}`);
+    }
+  }
+  if (disagreement) {
+    console.error(`the peer's output differs from ours by more than ${AGREEMENT_TOLERANCE}: the comparison is not like for like`);
+    process.exitCode = 1;
+  }
+  if (args.json) {
+    console.log(JSON.stringify({
+      date: started.toISOString(), cpu: os.cpus()[0]?.model, cores: os.availableParallelism(), threads, node: process.version,
+      simd: info.cpuSimd, loadAverage1m: load1, bandwidthGBps: bandwidth, peer: ort ? `onnxruntime-node ${ort.env.versions?.common}` : null,
+      results,
+    }, null, 2));
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
