@@ -72,9 +72,10 @@ const byCode: Record<string, new (message: string) => GqaError> = {
 
 /** Turns an error thrown by the native binding into its typed class (unknown errors pass through). */
 export function fromNative(err: unknown): unknown {
-  if (err instanceof GqaError || !(err instanceof Error)) return err;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code !== 'string' || !code.startsWith('ERR_GQA_')) return err;
+  // Duck-typed: the native Error may come from another realm (vm contexts, test runners).
+  if (err instanceof GqaError || typeof err !== 'object' || err === null) return err;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  if (typeof code !== 'string' || !code.startsWith('ERR_GQA_') || typeof message !== 'string') return err;
   const Class = byCode[code];
-  return Class ? new Class(err.message) : new GqaError(code, err.message);
+  return Class ? new Class(message) : new GqaError(code, message);
 }

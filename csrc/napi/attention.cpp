@@ -12,6 +12,7 @@ namespace {
 gqa::Error run_backend(const RunOptions& run, const gqa::AttentionParams& p) {
   switch (run.backend) {
     case Backend::Reference: return gqa::reference_attention(p);
+    case Backend::ReferenceF32: return gqa::reference_attention(p, gqa::ReferenceMath::F32);
     case Backend::Cpu: return gqa::cpu_attention(p, run.threads);
     case Backend::Cuda:
       return {gqa::Status::BackendUnavailable, "backend 'cuda': this build has no CUDA backend"};
@@ -35,7 +36,7 @@ struct AttentionCall {
   }
 };
 
-// Holds the call's typed arrays alive (persistent references on the worker's receiver) until the Promise settles.
+// Holds the call's typed arrays alive (a persistent reference owned by the worker) until the Promise settles.
 class AttentionWorker : public Napi::AsyncWorker {
  public:
   AttentionWorker(Napi::Env env, Napi::Promise::Deferred deferred)
@@ -46,7 +47,7 @@ class AttentionWorker : public Napi::AsyncWorker {
   void hold_values() {
     Napi::Array held = Napi::Array::New(Env(), call_.held.values.size());
     for (size_t i = 0; i < call_.held.values.size(); ++i) held.Set(uint32_t(i), call_.held.values[i]);
-    Receiver().Set("held", held);
+    held_ = Napi::Persistent(held);
   }
 
   void Execute() override {
@@ -68,6 +69,7 @@ class AttentionWorker : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
+  Napi::Reference<Napi::Array> held_;
   AttentionCall call_;
   gqa::Error error_;
 };

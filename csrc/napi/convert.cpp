@@ -31,11 +31,8 @@ View typed_array_view(Napi::Env env, Napi::Value value, const std::string& name,
   Napi::ArrayBuffer buffer = arr.ArrayBuffer();
   if (buffer.IsDetached()) throw_error(env, Status::BufferTooSmall, name + ": the ArrayBuffer is detached");
   held->values.push_back(value);
-  const size_t length = arr.ElementLength();
-  const size_t bytes = arr.ByteLength();
-  const size_t element_size = length ? bytes / length : size_t(1);
   uint8_t* base = static_cast<uint8_t*>(buffer.Data());
-  return View{base ? base + arr.ByteOffset() : nullptr, bytes, element_size};
+  return View{base ? base + arr.ByteOffset() : nullptr, arr.ByteLength(), arr.ElementSize()};
 }
 
 template <typename T>
@@ -133,10 +130,11 @@ gqa::Fault fault_of(Napi::Env env, const std::string& s) {
 
 Backend backend_of(Napi::Env env, const std::string& s) {
   if (s == "reference") return Backend::Reference;
+  if (s == "reference-f32") return Backend::ReferenceF32;
   if (s == "cpu") return Backend::Cpu;
   if (s == "cuda") return Backend::Cuda;
   if (s == "rocm") return Backend::Rocm;
-  throw_error(env, Status::InvalidOption, "backend: expected 'reference', 'cpu', 'cuda' or 'rocm', got '" + s + "'");
+  throw_error(env, Status::InvalidOption, "backend: expected 'reference', 'reference-f32', 'cpu', 'cuda' or 'rocm', got '" + s + "'");
 }
 
 }  // namespace
