@@ -15,7 +15,8 @@ namespace gqa_napi {
 Napi::Error make_error(Napi::Env env, gqa::Status status, const std::string& message);
 
 // Which backend a call runs on.
-enum class Backend { Reference, Cpu, Cuda, Rocm };
+// ReferenceF32 is the reference's loops in f32 math: the parity check's lp_ref (not a backend for users).
+enum class Backend { Reference, ReferenceF32, Cpu, Cuda, Rocm };
 
 struct RunOptions {
   Backend backend = Backend::Cpu;
