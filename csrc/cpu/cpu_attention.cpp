@@ -1,0 +1,233 @@
+// The fast CPU backend's entry point: plans work items (query rows grouped by KV head, keys split when there are
+// too few items to occupy the threads), runs them on the selected SIMD kernel, combines split partials and writes
+// the outputs. Results depend only on the shapes, never on the thread count or on scheduling: the plan is fixed by
+// the shapes, each item is computed the same way whichever thread runs it, and splits combine in a fixed order.
+#include <algorithm>
+#include <atomic>
+#include <cfloat>
+#include <cmath>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "fault_path.h"
+#include "gqa/backends.h"
+#include "gqa/request.h"
+#include "output.h"
+#include "parallel.h"
+#include "simd_dispatch.h"
+#include "work_item.h"
+
+namespace gqa {
+namespace cpu {
+namespace {
+
+// Query rows per item: enough that converting a KV tile is cheap next to multiplying it with the rows.
+constexpr int64_t kTargetRows = 64;
+// Fewer items than this (decode: one query row per head) and the keys are split so every thread has work.
+constexpr int64_t kMinItems = 64;
+// Smallest key range worth a split of its own.
+constexpr int64_t kMinSplitKeys = 256;
+
+// Query rows of one KV head (some of its query heads at a run of positions of one sequence), with the band of keys
+// the mask lets any of them see.
+struct Block {
+  int64_t batch = 0, kv_head = 0;
+  int64_t first_row = 0, rows = 0;  // into Plan's per-row arrays
+  int64_t mask_offset = 0;
+  int64_t band_begin = 0, band_end = 0;  // keys any row may see
+  int64_t full_begin = 0, full_end = 0;  // keys every row may see
+};
+
+struct Plan {
+  std::vector<int64_t> q_offset, pos, head;  // per row
+  std::vector<Block> blocks;
+  int64_t splits = 1;  // key ranges per block
+  int64_t max_rows = 0;
+};
+
+void add_block(const AttentionParams& p, int64_t b, int64_t g, const int32_t* heads, int64_t num_heads, int64_t i0,
+               int64_t i1, Plan* plan) {
+  const int64_t skv = p.seq_len_kv(b), off = p.mask_offset(b);
+  Block blk;
+  blk.batch = b;
+  blk.kv_head = g;
+  blk.first_row = int64_t(plan->pos.size());
+  blk.rows = num_heads * (i1 - i0);
+  blk.mask_offset = off;
+  for (int64_t hi = 0; hi < num_heads; ++hi) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t h = heads[hi];
+      plan->q_offset.push_back(b * p.q_stride[0] + (p.seq_start_q(b) + i) * p.q_stride[1] + h * p.q_stride[2]);
+      plan->pos.push_back(i);
+      plan->head.push_back(h);
+    }
+  }
+  // Row i may see keys [i + off - left, i + off + right] (a side is unbounded when negative).
+  const int64_t left = p.window_left, right = p.window_right;
+  blk.band_begin = left >= 0 ? std::max<int64_t>(0, i0 + off - left) : 0;
+  blk.band_end = right >= 0 ? std::min(skv, i1 - 1 + off + right + 1) : skv;
+  blk.band_end = std::max(blk.band_end, blk.band_begin);
+  blk.full_begin = left >= 0 ? i1 - 1 + off - left : 0;
+  blk.full_end = right >= 0 ? i0 + off + right + 1 : skv;
+  plan->max_rows = std::max(plan->max_rows, blk.rows);
+  plan->blocks.push_back(blk);
+}
+
+Plan make_plan(const AttentionParams& p) {
+  Plan plan;
+  // Query heads of each KV head, in head order: any head map, even or not.
+  std::vector<std::vector<int32_t>> group(size_t(p.heads_kv));
+  for (int64_t h = 0; h < p.heads_q; ++h) group[size_t(p.head_map[h])].push_back(int32_t(h));
+  for (int64_t b = 0; b < p.batch; ++b) {
+    const int64_t sq = p.seq_len_q(b);
+    for (int64_t g = 0; g < p.heads_kv; ++g) {
+      const int64_t G = int64_t(group[size_t(g)].size());
+      if (G == 0) continue;
+      const int64_t heads_per_block = std::min(G, kTargetRows);
+      const int64_t positions_per_block = std::max<int64_t>(1, kTargetRows / G);
+      // Later positions see more keys under a causal mask: queue them first so the long items start early.
+      for (int64_t i1 = sq; i1 > 0; i1 -= positions_per_block)
+        for (int64_t h0 = 0; h0 < G; h0 += heads_per_block)
+          add_block(p, b, g, group[size_t(g)].data() + h0, std::min(heads_per_block, G - h0),
+                    std::max<int64_t>(0, i1 - positions_per_block), i1, &plan);
+    }
+  }
+  const int64_t num_blocks = int64_t(plan.blocks.size());
+  if (num_blocks > 0 && num_blocks < kMinItems) {
+    int64_t longest = 0;
+    for (const Block& blk : plan.blocks) longest = std::max(longest, blk.band_end - blk.band_begin);
+    plan.splits = std::max<int64_t>(1, std::min((kMinItems + num_blocks - 1) / num_blocks,
+                                                (longest + kMinSplitKeys - 1) / kMinSplitKeys));
+  }
+  return plan;
+}
+
+// Keys of split s of a block: whole tiles, so a split never changes how keys are grouped into tiles.
+void split_range(const Block& blk, int64_t splits, int64_t s, int64_t* begin, int64_t* end) {
+  const int64_t len = blk.band_end - blk.band_begin;
+  const int64_t chunk = ((len + splits - 1) / splits + kKvTile - 1) / kKvTile * kKvTile;
+  *begin = std::min(blk.band_end, blk.band_begin + s * chunk);
+  *end = std::min(blk.band_end, *begin + chunk);
+}
+
+// Per-thread scratch for items of up to max_rows rows.
+struct Scratch {
+  std::vector<float> storage;
+  std::vector<float> merged;  // one output row being merged from splits
+  Workspace ws;
+  Scratch(int64_t max_rows, int64_t head_dim) {
+    const int64_t ldr = pad_up(max_rows), ldd = pad_up(head_dim);
+    const int64_t sizes[8] = {head_dim * ldr, kKvTile * ldd, kKvTile * ldd, kKvTile * ldr, max_rows * ldd,
+                              ldr, ldr, ldr};
+    int64_t total = 0;
+    for (int64_t s : sizes) total += s;
+    storage.assign(size_t(total), 0.f);
+    merged.resize(size_t(ldd));
+    float* at = storage.data();
+    float** slots[8] = {&ws.q_t, &ws.k, &ws.v, &ws.p, &ws.o, &ws.m, &ws.l, &ws.alpha};
+    for (int i = 0; i < 8; ++i) {
+      *slots[i] = at;
+      at += sizes[i];
+    }
+  }
+};
+
+// Results of the splits of every block, kept until a block's last split merges them.
+struct Partials {
+  int64_t row_stride = 0, rows_per_item = 0;  // floats per output row, rows per item
+  std::vector<float> o, m, l;
+  std::unique_ptr<std::atomic<int64_t>[]> finished;  // splits done, per block
+
+  Partials(const Plan& plan, int64_t head_dim)
+      : row_stride(pad_up(head_dim)), rows_per_item(plan.max_rows) {
+    const size_t items = plan.blocks.size() * size_t(plan.splits);
+    o.resize(items * size_t(rows_per_item * row_stride));
+    m.resize(items * size_t(rows_per_item));
+    l.resize(items * size_t(rows_per_item));
+    finished.reset(new std::atomic<int64_t>[plan.blocks.size()]);
+    for (size_t b = 0; b < plan.blocks.size(); ++b) finished[b].store(0);
+  }
+  float* o_of(int64_t item) { return o.data() + item * rows_per_item * row_stride; }
+  float* m_of(int64_t item) { return m.data() + item * rows_per_item; }
+  float* l_of(int64_t item) { return l.data() + item * rows_per_item; }
+};
+
+void run_plan(const AttentionParams& p, const Plan& plan, int num_threads) {
+  const AttendFn attend = selected_kernel();
+  const int64_t D = p.head_dim, ldd = pad_up(D), splits = plan.splits;
+  const int64_t num_items = int64_t(plan.blocks.size()) * splits;
+  std::unique_ptr<Partials> partials;
+  if (splits > 1) partials.reset(new Partials(plan, D));
+  // Everything is allocated here, before any thread starts, so running out of memory is an error to return.
+  const int threads = resolve_threads(num_threads, num_items);
+  std::vector<std::unique_ptr<Scratch>> scratch;
+  for (int t = 0; t < threads; ++t) scratch.emplace_back(new Scratch(plan.max_rows, D));
+  std::atomic<int64_t> next{0};
+
+  auto worker = [&](int thread_index) {
+    const Workspace& ws = scratch[size_t(thread_index)]->ws;
+    std::vector<float>& merged = scratch[size_t(thread_index)]->merged;
+    for (int64_t idx = next.fetch_add(1); idx < num_items; idx = next.fetch_add(1)) {
+      const int64_t block_index = idx / splits, s = idx % splits;
+      const Block& blk = plan.blocks[size_t(block_index)];
+      WorkItem item;
+      item.batch = blk.batch;
+      item.kv_head = blk.kv_head;
+      item.rows = blk.rows;
+      item.q_offset = plan.q_offset.data() + blk.first_row;
+      item.pos = plan.pos.data() + blk.first_row;
+      item.mask_offset = blk.mask_offset;
+      split_range(blk, splits, s, &item.key_begin, &item.key_end);
+      item.full_begin = blk.full_begin;
+      item.full_end = blk.full_end;
+      attend(p, item, ws);
+
+      const int64_t* heads = plan.head.data() + blk.first_row;
+      if (splits == 1) {
+        for (int64_t r = 0; r < blk.rows; ++r)
+          write_row(p, blk.batch, heads[r], item.pos[r], ws.o + r * ldd, ws.m[r], ws.l[r]);
+        continue;
+      }
+      std::copy(ws.o, ws.o + blk.rows * ldd, partials->o_of(idx));
+      std::copy(ws.m, ws.m + blk.rows, partials->m_of(idx));
+      std::copy(ws.l, ws.l + blk.rows, partials->l_of(idx));
+      // The thread finishing a block's last split merges all of them, in split order.
+      if (partials->finished[block_index].fetch_add(1, std::memory_order_acq_rel) != splits - 1) continue;
+      const int64_t first = block_index * splits;
+      for (int64_t r = 0; r < blk.rows; ++r) {
+        float m = -FLT_MAX, l = 0.f;
+        for (int64_t t = 0; t < splits; ++t) m = std::max(m, partials->m_of(first + t)[r]);
+        std::fill(merged.begin(), merged.end(), 0.f);
+        for (int64_t t = 0; t < splits; ++t) {
+          const float w = std::exp(partials->m_of(first + t)[r] - m);
+          l += w * partials->l_of(first + t)[r];
+          const float* o = partials->o_of(first + t) + r * ldd;
+          for (int64_t d = 0; d < D; ++d) merged[size_t(d)] += w * o[d];
+        }
+        write_row(p, blk.batch, heads[r], item.pos[r], merged.data(), m, l);
+      }
+    }
+  };
+  run_on_threads(threads, worker);
+}
+
+}  // namespace
+}  // namespace cpu
+
+Error cpu_attention(const AttentionParams& p, int num_threads) {
+  if (!head_dim_supported(p.head_dim))
+    return Error{Status::Unsupported, "head_dim " + std::to_string(p.head_dim) +
+                                          " is not supported by the CPU backend: expected a multiple of 8 from 8 "
+                                          "to 256, or 512"};
+  try {
+    if (p.fault != Fault::None) cpu::attention_with_fault(p, num_threads);
+    else cpu::run_plan(p, cpu::make_plan(p), num_threads);
+  } catch (const std::bad_alloc&) {
+    return Error{Status::OutOfMemory, "CPU backend: out of memory for scratch buffers"};
+  }
+  return {};
+}
+
+}  // namespace gqa

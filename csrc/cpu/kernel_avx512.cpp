@@ -1,0 +1,11 @@
+// The attention kernel on VecAvx512: compiled with AVX-512 F/BW/DQ/VL flags (see CMakeLists.txt).
+#include "attend_kernel.h"
+#include "vec_avx512.h"
+
+namespace gqa {
+namespace cpu {
+
+void attend_avx512(const AttentionParams& p, const WorkItem& item, const Workspace& ws) { attend<VecAvx512>(p, item, ws); }
+
+}  // namespace cpu
+}  // namespace gqa

@@ -1,0 +1,44 @@
+// Scalar "vectors" of one float: the portable kernel, and the oracle the SIMD kernels are tested against.
+// Included only by kernel_scalar.cpp; the anonymous namespace keeps every function local to that object.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "gqa/dtype.h"
+
+namespace gqa {
+namespace cpu {
+namespace {
+
+struct VecScalar {
+  using reg = float;
+  static constexpr int width = 1;
+  static reg load(const float* p) { return *p; }
+  static void store(float* p, reg x) { *p = x; }
+  static reg set1(float x) { return x; }
+  static reg zero() { return 0.f; }
+  static reg add(reg a, reg b) { return a + b; }
+  static reg mul(reg a, reg b) { return a * b; }
+  static reg sub(reg a, reg b) { return a - b; }
+  static reg max(reg a, reg b) { return a > b ? a : b; }
+  static reg fma(reg a, reg b, reg c) { return a * b + c; }
+  static reg exp(reg x) { return std::exp(x); }
+
+  // n contiguous elements of dtype t at src, as f32.
+  static void load_row(const void* src, DType t, int64_t n, float* dst) {
+    switch (t) {
+      case DType::F32: std::memcpy(dst, src, size_t(n) * 4); break;
+      case DType::BF16:
+        for (int64_t d = 0; d < n; ++d) dst[d] = bf16_to_f32(static_cast<const uint16_t*>(src)[d]);
+        break;
+      case DType::F16:
+        for (int64_t d = 0; d < n; ++d) dst[d] = f16_to_f32(static_cast<const uint16_t*>(src)[d]);
+        break;
+    }
+  }
+};
+
+}  // namespace
+}  // namespace cpu
+}  // namespace gqa

@@ -1,0 +1,60 @@
+// The contract between the fast CPU backend's planner (cpu_attention.cpp, portable code) and its per-ISA kernels
+// (kernel_<isa>.cpp, each compiled with its own instruction-set flags). Plain data and one constexpr helper only:
+// nothing here becomes an out-of-line function that the linker could take from an AVX-512 object for a portable
+// caller.
+#pragma once
+#include <cstdint>
+
+#include "gqa/params.h"
+
+namespace gqa {
+namespace cpu {
+
+// Keys per KV tile. Every tile is converted to f32 once and used by all the query rows of its work item.
+constexpr int64_t kKvTile = 64;
+
+// Rows and head dims are padded to this many floats in the scratch buffers: a whole number of vectors on every ISA.
+constexpr int64_t kPad = 16;
+constexpr int64_t pad_up(int64_t n) { return (n + kPad - 1) / kPad * kPad; }
+
+// One work item: the query rows of one KV head (all or some of the query heads mapped to it, at a run of query
+// positions of one sequence) against a range of that sequence's keys.
+struct WorkItem {
+  int64_t batch = 0;
+  int64_t kv_head = 0;
+  int64_t rows = 0;                // R
+  const int64_t* q_offset = nullptr;  // per row: element offset of its query vector (d = 0) in p.q
+  const int64_t* pos = nullptr;       // per row: its query position i in the sequence
+  int64_t mask_offset = 0;         // alignment offset of the sequence (p.mask_offset(batch))
+  int64_t key_begin = 0, key_end = 0;    // keys visited, in tiles of kKvTile from key_begin
+  int64_t full_begin = 0, full_end = 0;  // keys allowed for every row: tiles inside need no per-key mask
+};
+
+// Per-thread f32 scratch, sized by the planner for its largest item. With ldr = pad_up(R), ldd = pad_up(D):
+//   q_t [D][ldr]            the item's query rows, transposed
+//   k, v [kKvTile][ldd]     one KV tile, converted to f32
+//   p [kKvTile][ldr]        scores, then probabilities, transposed (key-major)
+//   o [R][ldd]              unnormalised output rows (the kernel's result)
+//   m, l, alpha [ldr]       running max, running sum, rescale factor per row (m and l are results too)
+struct Workspace {
+  float* q_t = nullptr;
+  float* k = nullptr;
+  float* v = nullptr;
+  float* p = nullptr;
+  float* o = nullptr;
+  float* m = nullptr;
+  float* l = nullptr;
+  float* alpha = nullptr;
+};
+
+// A kernel runs the tiled online softmax of one item, leaving in the workspace, for each row r < R,
+// o[r] = sum_j exp(s_j - m[r]) v_j and l[r] = sum_j exp(s_j - m[r]) over the item's allowed keys
+// (m[r] = -FLT_MAX and l[r] = 0 when it saw none).
+using AttendFn = void (*)(const AttentionParams& p, const WorkItem& item, const Workspace& ws);
+
+void attend_scalar(const AttentionParams& p, const WorkItem& item, const Workspace& ws);
+void attend_avx2(const AttentionParams& p, const WorkItem& item, const Workspace& ws);
+void attend_avx512(const AttentionParams& p, const WorkItem& item, const Workspace& ws);
+
+}  // namespace cpu
+}  // namespace gqa
