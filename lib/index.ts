@@ -11,4 +11,7 @@ export {
   GqaError, ShapeError, DTypeError, StrideError, HeadMapError, OffsetsError, OptionError, BufferError,
   UnsupportedError, BackendUnavailableError, OutOfMemoryError, DeviceError,
 } from './errors';
-export { buildInfo } from './info';
+export { buildInfo, backends } from './info';
+export type { BuildInfo, BackendStatus } from './info';
+export { init } from './loader';
+export type { LoaderOptions, LoadReport, Variant } from './loader';
