@@ -16,6 +16,9 @@ export interface ParityCase {
   Hkv: number;
   D: number;
   dtype: DType;
+  /** Output dtype when it differs from the inputs' (bf16 in, f32 out: lp_ref has no output rounding, so a rounding
+   * of scores or P inside the kernel is no longer hidden under the output's). */
+  outDtype?: DType;
   causal?: Causal;
   /** Sliding window [left, right] around the aligned diagonal; -1 is unbounded. */
   window?: [number, number];
@@ -52,6 +55,7 @@ const SMOKE: ParityCase[] = [
   { name: 'gqa2-bf16-vones-causal', B: 1, Sq: 50, Skv: 205, Hq: 4, Hkv: 2, D: 80, dtype: 'bf16', vOnes: true, causal: 'bottom-right', why: 'V all ones must give 1' },
   { name: 'gqa4-bf16-window', B: 1, Sq: 90, Skv: 90, Hq: 8, Hkv: 2, D: 64, dtype: 'bf16', causal: 'top-left', window: [16, 0], why: 'sliding window' },
   { name: 'gqa2-bf16-bhsd', B: 1, Sq: 40, Skv: 167, Hq: 4, Hkv: 2, D: 128, dtype: 'bf16', layout: 'bhsd', why: 'BHSD-strided inputs' },
+  { name: 'gqa4-bf16-f32out', B: 1, Sq: 33, Skv: 270, Hq: 8, Hkv: 2, D: 128, dtype: 'bf16', outDtype: 'f32', causal: 'bottom-right', why: 'bf16 in, f32 out: P or score rounding shows' },
   { name: 'gqa2-bf16-masked-rows', B: 1, Sq: 20, Skv: 9, Hq: 4, Hkv: 2, D: 64, dtype: 'bf16', causal: 'bottom-right', why: 'rows with no allowed key: 0 and LSE -inf' },
 ];
 
@@ -85,6 +89,9 @@ const MI300X: ParityCase[] = [
   { name: 'window-256-s1023-causal', ...LLAMA, Sq: 1023, Skv: 1023, causal: 'top-left', window: [256, 0], why: 'sliding window (Mistral-like)' },
   { name: 'window-128-128-s587', ...LLAMA, Sq: 587, Skv: 587, window: [128, 128], why: 'symmetric local window' },
   { name: 'bhsd-s587-causal', ...LLAMA, Sq: 587, Skv: 587, causal: 'top-left', layout: 'bhsd', why: 'non-contiguous BHSD-strided inputs' },
+  { name: 'llama3-gqa-s1023-f32out', ...LLAMA, Sq: 1023, Skv: 1023, outDtype: 'f32', why: 'bf16 in, f32 out: P/score rounding not hidden' },
+  { name: 'llama3-gqa-s587-causal-f32out', ...LLAMA, Sq: 587, Skv: 587, causal: 'top-left', outDtype: 'f32', why: 'bf16 in, f32 out, causal' },
+  { name: 'large-qk30-s587-f32out', ...LLAMA, Sq: 587, Skv: 587, qkScale: 30, outDtype: 'f32', why: 'q, k x30, f32 out' },
   { name: 'vones-s1023-causal', ...LLAMA, Sq: 1023, Skv: 1023, causal: 'top-left', vOnes: true, why: 'V all ones: exactly 1' },
   { name: 'vones-br-sq143-skv587', ...LLAMA, Sq: 143, Skv: 587, causal: 'bottom-right', vOnes: true, why: 'V all ones, bottom-right' },
   { name: 'vones-large-qk30-s587', ...LLAMA, Sq: 587, Skv: 587, qkScale: 30, vOnes: true, why: 'V all ones with large scores' },

@@ -78,7 +78,7 @@ async function run(args: RunArgs, argv: string[], io: Io): Promise<number> {
       const s = result.shape;
       const elapsed = ((performance.now() - started) / 1000).toFixed(1);
       log(`[${String(done).padStart(String(total).length)}/${total}] ${result.verdict.toUpperCase().padEnd(5)} ${c.name} on ${backend}` +
-        ` (${s.B}x${s.Sq}x${s.Skv} ${s.Hq}/${s.Hkv} d${s.D} ${c.dtype})` +
+        ` (${s.B}x${s.Sq}x${s.Skv} ${s.Hq}/${s.Hkv} d${s.D} ${result.dtype})` +
         (result.out ? ` max ${fmt(result.out.maxErr)}/${fmt(result.out.maxTol)}` : '') + `  ${elapsed}s`);
     }
   }

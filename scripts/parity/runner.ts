@@ -21,7 +21,7 @@ export type Verdict = 'pass' | 'fail' | 'error';
 export interface CaseResult {
   case: string;
   backend: string;
-  /** The shape and options as run (after scaling). */
+  /** The shape and options as run (after scaling). dtype is 'bf16', or 'bf16->f32' when the output dtype differs. */
   shape: { B: number; Sq: number; Skv: number; Hq: number; Hkv: number; D: number };
   dtype: string;
   options: Record<string, unknown>;
@@ -113,7 +113,7 @@ export interface References {
 export async function references(c: ParityCase, seed: number): Promise<References> {
   const inputs = caseInputs(c, seed);
   const g = await reference(c, inputs, 'reference', 'f32');
-  const l = await reference(c, inputs, 'reference-f32', c.dtype);
+  const l = await reference(c, inputs, 'reference-f32', c.outDtype ?? c.dtype);
   const golden = { out: values(g.out), lse: g.lse, ms: g.ms };
   const lpRef = { out: values(l.out), lse: l.lse, ms: l.ms };
   return { inputs, golden, lpRef, lpRefOut: errorStats(lpRef.out, golden.out), lpRefLse: errorStats(lpRef.lse, golden.lse) };
@@ -134,11 +134,12 @@ export async function runBackend(c: ParityCase, backend: BackendName, refs: Refe
   const result: CaseResult = {
     case: c.name, backend,
     shape: { B: c.B, Sq: c.Sq, Skv: c.Skv, Hq: c.Hq, Hkv: c.Hkv, D: c.D },
-    dtype: c.dtype, options: describeOptions(c), scale, inject,
+    dtype: c.outDtype && c.outDtype !== c.dtype ? `${c.dtype}->${c.outDtype}` : c.dtype, options: describeOptions(c), scale, inject,
     verdict: 'error', reasons: [], out: null, lse: null, onesViolations: null, deterministic: null,
     ms: { golden: Math.round(refs.golden.ms), lpRef: Math.round(refs.lpRef.ms), backend: 0 },
   };
-  const options: AttentionOptions = { ...caseOptions(c, refs.inputs), backend, returnLse: true };
+  const outDtype = c.outDtype ?? c.dtype;
+  const options: AttentionOptions = { ...caseOptions(c, refs.inputs), backend, returnLse: true, outDtype };
   if (inject) options.fault = inject;
   if (settings.threads !== undefined && backend === 'cpu') options.threads = settings.threads;
   const { q, k, v } = refs.inputs;
@@ -151,7 +152,7 @@ export async function runBackend(c: ParityCase, backend: BackendName, refs: Refe
     const lse = first.lse.data as Float32Array;
     const outStats = errorStats(out, refs.golden.out);
     const lseStats = errorStats(lse, refs.golden.lse);
-    const ob = outBounds(c.dtype, refs.lpRefOut);
+    const ob = outBounds(outDtype, refs.lpRefOut);
     const lb = lseBounds(refs.lpRefLse);
     result.out = figures(outStats, refs.lpRefOut, ob, outStats.worstIndex < 0 ? null : bshdIndex(outStats.worstIndex, c.Sq, c.Hq, c.D));
     result.lse = figures(lseStats, refs.lpRefLse, lb, lseStats.worstIndex < 0 ? null : bhsIndex(lseStats.worstIndex, c.Hq, c.Sq));
