@@ -31,7 +31,7 @@ template <typename T>
 void run(const AttentionParams& p) {
   const int64_t D = p.head_dim;
   std::vector<T> score;  // one row of scores, then of exp(score - max)
-  std::vector<T> acc(size_t(D));
+  std::vector<T> acc(static_cast<size_t>(D));
   for (int64_t b = 0; b < p.batch; ++b) {
     const int64_t sq = p.seq_len_q(b), skv = p.seq_len_kv(b);
     const int64_t off = p.alignment == Alignment::BottomRight ? skv - sq : 0;
@@ -42,7 +42,7 @@ void run(const AttentionParams& p) {
         const int64_t qrow = b * p.q_stride[0] + (p.seq_start_q(b) + i) * p.q_stride[1] + h * p.q_stride[2];
         // Scores of allowed keys; max over them and the sink.
         T m = -std::numeric_limits<T>::infinity();
-        std::vector<bool> allowed(size_t(skv));
+        std::vector<bool> allowed(static_cast<size_t>(skv));
         for (int64_t j = 0; j < skv; ++j) {
           const bool ok = (p.window_left < 0 || j >= i + off - p.window_left) &&
                           (p.window_right < 0 || j <= i + off + p.window_right);
