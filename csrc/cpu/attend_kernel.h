@@ -77,6 +77,37 @@ void gemm(int64_t m, int64_t n_cols, int64_t k_len, const float* a, int64_t a_ro
   }
 }
 
+// Scores by dot products along the head dim, for items with fewer rows than half a vector (decode: the query heads
+// of one group at one position), where the transposed product would leave most lanes idle:
+//   s[c*lds + r] = K[c] . Q[r] for c < n, RB rows r.
+template <class V, int RB>
+inline void dot_rows(int64_t n, int64_t d_cols, const float* k, int64_t ldk, const float* q, int64_t ldq, float* s,
+                     int64_t lds) {
+  constexpr int W = V::width;
+  for (int64_t c = 0; c < n; ++c) {
+    typename V::reg acc[RB];
+    for (int i = 0; i < RB; ++i) acc[i] = V::zero();
+    for (int64_t d = 0; d < d_cols; d += W) {
+      const typename V::reg kv = V::load(k + c * ldk + d);
+      for (int i = 0; i < RB; ++i) acc[i] = V::fma(V::load(q + i * ldq + d), kv, acc[i]);
+    }
+    for (int i = 0; i < RB; ++i) s[c * lds + i] = V::reduce_add(acc[i]);
+  }
+}
+
+template <class V>
+void scores_by_rows(int64_t n, int64_t rows, int64_t d_cols, const float* k, int64_t ldk, const float* q,
+                    int64_t ldq, float* s, int64_t lds) {
+  int64_t r = 0;
+  for (; r + 4 <= rows; r += 4) dot_rows<V, 4>(n, d_cols, k, ldk, q + r * ldq, ldq, s + r, lds);
+  switch (rows - r) {
+    case 3: dot_rows<V, 3>(n, d_cols, k, ldk, q + r * ldq, ldq, s + r, lds); break;
+    case 2: dot_rows<V, 2>(n, d_cols, k, ldk, q + r * ldq, ldq, s + r, lds); break;
+    case 1: dot_rows<V, 1>(n, d_cols, k, ldk, q + r * ldq, ldq, s + r, lds); break;
+    default: break;
+  }
+}
+
 // Row of head_dim elements at element offset `offset` of `base` with element stride `stride`, as f32.
 template <class V>
 inline void load_row(const void* base, DType t, int64_t offset, int64_t stride, int64_t n, float* dst) {
@@ -94,89 +125,165 @@ inline void load_row(const void* base, DType t, int64_t offset, int64_t stride, 
   }
 }
 
-template <class V>
-void attend(const AttentionParams& p, const WorkItem& it, const Workspace& ws) {
-  constexpr int W = V::width;
-  const int64_t D = p.head_dim, R = it.rows;
-  const int64_t ldr = pad_up(R), ldd = pad_up(D);
-  const int64_t r_cols = (R + W - 1) / W * W;  // score columns computed: rows rounded up to whole vectors
-  const int64_t d_cols = (D + W - 1) / W * W;
+// Key rows of one head are strided (by Hkv * D, or scattered over pages), which the hardware prefetcher follows
+// poorly. Converted rows are prefetched kPrefetchAhead keys ahead; rows read in place (decode) a tile ahead, in
+// groups of kPrefetchGroup keys spread over the work on the current tile rather than in one burst. Into L2: a tile
+// of K and V rows (64 KiB at D = 128) does not fit L1.
+constexpr int64_t kPrefetchAhead = 8, kPrefetchGroup = 8;
 
-  // Queries, transposed; the padding columns stay 0 so their scores are finite.
-  float* q_row = ws.k;  // the K tile is free until the first tile
-  for (int64_t r = 0; r < R; ++r) {
-    load_row<V>(p.q, p.dtype, it.q_offset[r], p.q_stride[3], D, q_row);
-    for (int64_t d = 0; d < D; ++d) ws.q_t[d * ldr + r] = q_row[d];
+// Prefetches the K and V rows of keys [begin, end) of the item's KV head, clipped to the item's keys.
+inline void prefetch_keys(const AttentionParams& p, const WorkItem& it, int64_t begin, int64_t end) {
+  const int64_t size = dtype_size(p.dtype);
+  const int64_t k_bytes = ((p.head_dim - 1) * p.k_stride[3] + 1) * size;
+  const int64_t v_bytes = ((p.head_dim - 1) * p.v_stride[3] + 1) * size;
+  for (int64_t j = begin; j < std::min(end, it.key_end); ++j) {
+    const char* k = static_cast<const char*>(p.k) + (p.kv_row(p.k_stride, it.batch, j) + it.kv_head * p.k_stride[2]) * size;
+    const char* v = static_cast<const char*>(p.v) + (p.kv_row(p.v_stride, it.batch, j) + it.kv_head * p.v_stride[2]) * size;
+    for (int64_t at = 0; at < k_bytes; at += 64) __builtin_prefetch(k + at, 0, 2);
+    for (int64_t at = 0; at < v_bytes; at += 64) __builtin_prefetch(v + at, 0, 2);
   }
-  for (int64_t d = 0; d < D; ++d)
-    for (int64_t r = R; r < r_cols; ++r) ws.q_t[d * ldr + r] = 0.f;
+}
+
+// Sizes of one item's scratch layout (work_item.h).
+template <class V>
+struct ItemShape {
+  int64_t D, R, ldr, ldd;
+  int64_t r_cols, d_cols;  // score columns and output columns computed: rows and head dim in whole vectors
+  bool by_rows;            // scores by dot products (few rows) rather than by the transposed product
+  ItemShape(const AttentionParams& p, const WorkItem& it)
+      : D(p.head_dim), R(it.rows), ldr(pad_up(R)), ldd(pad_up(D)),
+        r_cols((R + V::width - 1) / V::width * V::width), d_cols((D + V::width - 1) / V::width * V::width),
+        by_rows(2 * R <= V::width) {}
+};
+
+// Loads the item's queries and clears its running state.
+template <class V>
+void start_item(const AttentionParams& p, const WorkItem& it, const Workspace& ws) {
+  const ItemShape<V> sh(p, it);
+  const int64_t D = sh.D, R = sh.R, ldr = sh.ldr, ldd = sh.ldd, r_cols = sh.r_cols, d_cols = sh.d_cols;
+  // Queries: row-major for scores by dot products, else transposed. Padding stays 0 so every score is finite.
+  if (sh.by_rows) {
+    for (int64_t r = 0; r < R; ++r) {
+      load_row<V>(p.q, p.dtype, it.q_offset[r], p.q_stride[3], D, ws.q + r * ldd);
+      std::fill(ws.q + r * ldd + D, ws.q + r * ldd + d_cols, 0.f);
+    }
+  } else {
+    float* q_row = ws.k;  // the K tile is free until the first tile
+    for (int64_t r = 0; r < R; ++r) {
+      load_row<V>(p.q, p.dtype, it.q_offset[r], p.q_stride[3], D, q_row);
+      for (int64_t d = 0; d < D; ++d) ws.q[d * ldr + r] = q_row[d];
+    }
+    for (int64_t d = 0; d < D; ++d)
+      for (int64_t r = R; r < r_cols; ++r) ws.q[d * ldr + r] = 0.f;
+  }
+  std::fill(ws.p, ws.p + kKvTile * ldr, 0.f);  // score columns past R, which scores_by_rows leaves alone
   // A finite floor for the running max keeps exp(m_old - m_new) defined before a row has seen a key.
   for (int64_t r = 0; r < r_cols; ++r) {
     ws.m[r] = -FLT_MAX;
     ws.l[r] = 0.f;
   }
   std::fill(ws.o, ws.o + R * ldd, 0.f);
-  // V tile columns past the head dim feed output columns that are never written back; keep them finite.
-  for (int64_t c = 0; c < kKvTile; ++c) std::fill(ws.v + c * ldd + D, ws.v + c * ldd + d_cols, 0.f);
+  // K/V tile columns past the head dim enter dot products and output columns that are never written back: keep
+  // them 0.
+  for (int64_t c = 0; c < kKvTile; ++c) {
+    std::fill(ws.k + c * ldd + D, ws.k + c * ldd + d_cols, 0.f);
+    std::fill(ws.v + c * ldd + D, ws.v + c * ldd + d_cols, 0.f);
+  }
+}
 
+// Keys [t0, t0 + kKvTile) of the item's range: scores, online softmax, output update.
+template <class V>
+void attend_tile(const AttentionParams& p, const WorkItem& it, const Workspace& ws, int64_t t0) {
+  constexpr int W = V::width;
+  const ItemShape<V> sh(p, it);
+  const int64_t D = sh.D, R = sh.R, ldr = sh.ldr, ldd = sh.ldd, r_cols = sh.r_cols, d_cols = sh.d_cols;
+  const bool by_rows = sh.by_rows;
   const int64_t k_head = it.kv_head * p.k_stride[2], v_head = it.kv_head * p.v_stride[2];
+  // f32 rows, contiguous, at one stride (no pages), a whole number of vectors long: no conversion needed.
+  const bool direct = p.dtype == DType::F32 && p.k_stride[3] == 1 && p.v_stride[3] == 1 && !p.page_table &&
+                      D % W == 0;
   const float scale = p.scale, softcap = p.softcap;
   const float neg_inf = -std::numeric_limits<float>::infinity();
-  for (int64_t t0 = it.key_begin; t0 < it.key_end; t0 += kKvTile) {
-    const int64_t n = std::min(kKvTile, it.key_end - t0);
-    const int64_t n_rows = (n + kMr - 1) / kMr * kMr;  // score rows computed: the micro-kernel's full blocks
+  const int64_t n = std::min(kKvTile, it.key_end - t0);
+  // Rows of this tile: straight from the caller's memory when they already are f32 vectors at a fixed stride,
+  // else converted into the workspace.
+  const float* k_tile = ws.k;
+  const float* v_tile = ws.v;
+  int64_t ldk = ldd, ldv = ldd;
+  if (!direct) {
     for (int64_t c = 0; c < n; ++c) {
+      prefetch_keys(p, it, t0 + c + kPrefetchAhead, t0 + c + kPrefetchAhead + 1);
       load_row<V>(p.k, p.dtype, p.kv_row(p.k_stride, it.batch, t0 + c) + k_head, p.k_stride[3], D, ws.k + c * ldd);
       load_row<V>(p.v, p.dtype, p.kv_row(p.v_stride, it.batch, t0 + c) + v_head, p.v_stride[3], D, ws.v + c * ldd);
     }
-    for (int64_t c = n; c < n_rows; ++c) std::fill(ws.k + c * ldd, ws.k + c * ldd + D, 0.f);
-
-    // Scores P^T[c][r] = scale * K[c] . Q[r], softcapped.
-    gemm<V, false>(n_rows, r_cols, D, ws.k, ldd, 1, ws.q_t, ldr, ws.p, ldr);
-    for (int64_t c = 0; c < n; ++c) {
-      float* s = ws.p + c * ldr;
-      for (int64_t r = 0; r < r_cols; r += W) V::store(s + r, V::mul(V::load(s + r), V::set1(scale)));
-      if (softcap > 0.f)
-        for (int64_t r = 0; r < r_cols; ++r) s[r] = softcap * std::tanh(s[r] / softcap);
-    }
-    // Tiles crossing the mask's edge: masked keys get -inf, which exp() turns into an exact 0.
-    if (t0 < it.full_begin || t0 + n > it.full_end) {
-      for (int64_t c = 0; c < n; ++c) {
-        const int64_t j = t0 + c;
-        float* s = ws.p + c * ldr;
-        for (int64_t r = 0; r < R; ++r) {
-          const int64_t at = it.pos[r] + it.mask_offset;
-          const bool allowed = (p.window_left < 0 || j >= at - p.window_left) &&
-                               (p.window_right < 0 || j <= at + p.window_right);
-          if (!allowed) s[r] = neg_inf;
-        }
-      }
-    }
-    // Online softmax along the keys, W rows at a time.
-    for (int64_t r = 0; r < r_cols; r += W) {
-      const typename V::reg m_old = V::load(ws.m + r);
-      typename V::reg m_new = m_old;
-      for (int64_t c = 0; c < n; ++c) m_new = V::max(m_new, V::load(ws.p + c * ldr + r));
-      typename V::reg sum = V::zero();
-      for (int64_t c = 0; c < n; ++c) {
-        const typename V::reg e = V::exp(V::sub(V::load(ws.p + c * ldr + r), m_new));
-        V::store(ws.p + c * ldr + r, e);
-        sum = V::add(sum, e);
-      }
-      const typename V::reg alpha = V::exp(V::sub(m_old, m_new));
-      V::store(ws.l + r, V::fma(V::load(ws.l + r), alpha, sum));
-      V::store(ws.m + r, m_new);
-      V::store(ws.alpha + r, alpha);
-    }
-    for (int64_t r = 0; r < R; ++r) {
-      if (ws.alpha[r] == 1.f) continue;
-      const typename V::reg alpha = V::set1(ws.alpha[r]);
-      float* o = ws.o + r * ldd;
-      for (int64_t d = 0; d < d_cols; d += W) V::store(o + d, V::mul(V::load(o + d), alpha));
-    }
-    // O[r] += sum_c P^T[c][r] V[c].
-    gemm<V, true>(R, d_cols, n, ws.p, 1, ldr, ws.v, ldd, ws.o, ldd);
   }
+  if (direct) {
+    k_tile = static_cast<const float*>(p.k) + p.kv_row(p.k_stride, it.batch, t0) + k_head;
+    v_tile = static_cast<const float*>(p.v) + p.kv_row(p.v_stride, it.batch, t0) + v_head;
+    ldk = p.k_stride[1];
+    ldv = p.v_stride[1];
+  }
+
+  // Scores P^T[c][r] = scale * K[c] . Q[r], softcapped.
+  if (by_rows) {
+    for (int64_t c = 0; c < n; c += kPrefetchGroup) {
+      if (direct) prefetch_keys(p, it, t0 + kKvTile + c, t0 + kKvTile + c + kPrefetchGroup);
+      scores_by_rows<V>(std::min(kPrefetchGroup, n - c), R, d_cols, k_tile + c * ldk, ldk, ws.q, ldd, ws.p + c * ldr,
+                        ldr);
+    }
+  } else gemm<V, false>(n, r_cols, D, k_tile, ldk, 1, ws.q, ldr, ws.p, ldr);
+  for (int64_t c = 0; c < n; ++c) {
+    float* s = ws.p + c * ldr;
+    for (int64_t r = 0; r < r_cols; r += W) V::store(s + r, V::mul(V::load(s + r), V::set1(scale)));
+    if (softcap > 0.f)
+      for (int64_t r = 0; r < r_cols; ++r) s[r] = softcap * std::tanh(s[r] / softcap);
+  }
+  // Tiles crossing the mask's edge: masked keys get -inf, which exp() turns into an exact 0.
+  if (t0 < it.full_begin || t0 + n > it.full_end) {
+    for (int64_t c = 0; c < n; ++c) {
+      const int64_t j = t0 + c;
+      float* s = ws.p + c * ldr;
+      for (int64_t r = 0; r < R; ++r) {
+        const int64_t at = it.pos[r] + it.mask_offset;
+        const bool allowed = (p.window_left < 0 || j >= at - p.window_left) &&
+                             (p.window_right < 0 || j <= at + p.window_right);
+        if (!allowed) s[r] = neg_inf;
+      }
+    }
+  }
+  // Online softmax along the keys, W rows at a time.
+  for (int64_t r = 0; r < r_cols; r += W) {
+    const typename V::reg m_old = V::load(ws.m + r);
+    typename V::reg m_new = m_old;
+    for (int64_t c = 0; c < n; ++c) m_new = V::max(m_new, V::load(ws.p + c * ldr + r));
+    typename V::reg sum = V::zero();
+    for (int64_t c = 0; c < n; ++c) {
+      const typename V::reg e = V::exp(V::sub(V::load(ws.p + c * ldr + r), m_new));
+      V::store(ws.p + c * ldr + r, e);
+      sum = V::add(sum, e);
+    }
+    const typename V::reg alpha = V::exp(V::sub(m_old, m_new));
+    V::store(ws.l + r, V::fma(V::load(ws.l + r), alpha, sum));
+    V::store(ws.m + r, m_new);
+    V::store(ws.alpha + r, alpha);
+  }
+  for (int64_t r = 0; r < R; ++r) {
+    if (ws.alpha[r] == 1.f) continue;
+    const typename V::reg alpha = V::set1(ws.alpha[r]);
+    float* o = ws.o + r * ldd;
+    for (int64_t d = 0; d < d_cols; d += W) V::store(o + d, V::mul(V::load(o + d), alpha));
+  }
+  // O[r] += sum_c P^T[c][r] V[c].
+  gemm<V, true>(R, d_cols, n, ws.p, 1, ldr, v_tile, ldv, ws.o, ldd);
+}
+
+// Runs items that share one key range tile by tile, every item on each tile before the next tile: items of
+// different KV heads at the same keys then read neighbouring memory (one page per key in [B, S, Hkv, D]) together.
+template <class V>
+void attend(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) start_item<V>(p, items[i], ws[i]);
+  for (int64_t t0 = items[0].key_begin; t0 < items[0].key_end; t0 += kKvTile)
+    for (int64_t i = 0; i < count; ++i) attend_tile<V>(p, items[i], ws[i], t0);
 }
 
 }  // namespace cpu

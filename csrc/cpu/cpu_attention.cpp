@@ -40,11 +40,15 @@ struct Block {
   int64_t full_begin = 0, full_end = 0;  // keys every row may see
 };
 
+// Blocks are run in sets: blocks of one sequence at the same positions (one per KV head), which share their key band
+// and go through it together, tile by tile. Sets have more than one block only when each sequence's rows fit one
+// block per KV head (decode, short prefills); an item is one key range (split) of one set.
 struct Plan {
   std::vector<int64_t> q_offset, pos, head;  // per row
   std::vector<Block> blocks;
-  int64_t splits = 1;  // key ranges per block
-  int64_t max_rows = 0;
+  std::vector<int64_t> set_first;  // set s is blocks [set_first[s], set_first[s + 1])
+  int64_t splits = 1;              // key ranges per set
+  int64_t max_rows = 0, max_set = 0;
 };
 
 void add_block(const AttentionParams& p, int64_t b, int64_t g, const int32_t* heads, int64_t num_heads, int64_t i0,
@@ -94,11 +98,21 @@ Plan make_plan(const AttentionParams& p) {
                     std::max<int64_t>(0, i1 - positions_per_block), i1, &plan);
     }
   }
-  const int64_t num_blocks = int64_t(plan.blocks.size());
-  if (num_blocks > 0 && num_blocks < kMinItems) {
+  int64_t largest_group = 0;
+  for (const auto& heads : group) largest_group = std::max(largest_group, int64_t(heads.size()));
+  const bool one_block_per_head = largest_group * p.seqlen_q <= kTargetRows;
+  for (size_t i = 0; i < plan.blocks.size(); ++i) {
+    if (i == 0 || !one_block_per_head || plan.blocks[i].batch != plan.blocks[i - 1].batch)
+      plan.set_first.push_back(int64_t(i));
+  }
+  plan.set_first.push_back(int64_t(plan.blocks.size()));
+  const int64_t num_sets = int64_t(plan.set_first.size()) - 1;
+  for (int64_t s = 0; s < num_sets; ++s)
+    plan.max_set = std::max(plan.max_set, plan.set_first[size_t(s) + 1] - plan.set_first[size_t(s)]);
+  if (num_sets > 0 && num_sets < kMinItems) {
     int64_t longest = 0;
     for (const Block& blk : plan.blocks) longest = std::max(longest, blk.band_end - blk.band_begin);
-    plan.splits = std::max<int64_t>(1, std::min((kMinItems + num_blocks - 1) / num_blocks,
+    plan.splits = std::max<int64_t>(1, std::min((kMinItems + num_sets - 1) / num_sets,
                                                 (longest + kMinSplitKeys - 1) / kMinSplitKeys));
   }
   return plan;
@@ -112,24 +126,27 @@ void split_range(const Block& blk, int64_t splits, int64_t s, int64_t* begin, in
   *end = std::min(blk.band_end, *begin + chunk);
 }
 
-// Per-thread scratch for items of up to max_rows rows.
+// Per-thread scratch: a workspace per block of a set, for blocks of up to max_rows rows.
 struct Scratch {
   std::vector<float> storage;
   std::vector<float> merged;  // one output row being merged from splits
-  Workspace ws;
-  Scratch(int64_t max_rows, int64_t head_dim) {
+  std::vector<Workspace> ws;
+  std::vector<WorkItem> items;
+  Scratch(int64_t set_size, int64_t max_rows, int64_t head_dim) : ws(size_t(set_size)), items(size_t(set_size)) {
     const int64_t ldr = pad_up(max_rows), ldd = pad_up(head_dim);
-    const int64_t sizes[8] = {head_dim * ldr, kKvTile * ldd, kKvTile * ldd, kKvTile * ldr, max_rows * ldd,
-                              ldr, ldr, ldr};
+    const int64_t sizes[8] = {std::max(head_dim * ldr, max_rows * ldd), kKvTile * ldd, kKvTile * ldd, kKvTile * ldr,
+                              max_rows * ldd, ldr, ldr, ldr};
     int64_t total = 0;
-    for (int64_t s : sizes) total += s;
-    storage.assign(size_t(total), 0.f);
+    for (int64_t n : sizes) total += n;
+    storage.assign(size_t(total * set_size), 0.f);
     merged.resize(size_t(ldd));
     float* at = storage.data();
-    float** slots[8] = {&ws.q_t, &ws.k, &ws.v, &ws.p, &ws.o, &ws.m, &ws.l, &ws.alpha};
-    for (int i = 0; i < 8; ++i) {
-      *slots[i] = at;
-      at += sizes[i];
+    for (Workspace& w : ws) {
+      float** slots[8] = {&w.q, &w.k, &w.v, &w.p, &w.o, &w.m, &w.l, &w.alpha};
+      for (int i = 0; i < 8; ++i) {
+        *slots[i] = at;
+        at += sizes[i];
+      }
     }
   }
 };
@@ -154,63 +171,72 @@ struct Partials {
   float* l_of(int64_t item) { return l.data() + item * rows_per_item; }
 };
 
+// Writes a block's rows, or files them as one split's partial result and merges the block once all its splits are in.
+void finish_block(const AttentionParams& p, const Plan& plan, int64_t block_index, int64_t split,
+                  const Workspace& ws, Partials* partials, std::vector<float>& merged) {
+  const Block& blk = plan.blocks[size_t(block_index)];
+  const int64_t* heads = plan.head.data() + blk.first_row;
+  const int64_t* pos = plan.pos.data() + blk.first_row;
+  const int64_t D = p.head_dim, ldd = pad_up(D), splits = plan.splits;
+  if (splits == 1) {
+    for (int64_t r = 0; r < blk.rows; ++r) write_row(p, blk.batch, heads[r], pos[r], ws.o + r * ldd, ws.m[r], ws.l[r]);
+    return;
+  }
+  const int64_t first = block_index * splits;
+  std::copy(ws.o, ws.o + blk.rows * ldd, partials->o_of(first + split));
+  std::copy(ws.m, ws.m + blk.rows, partials->m_of(first + split));
+  std::copy(ws.l, ws.l + blk.rows, partials->l_of(first + split));
+  // The thread finishing a block's last split merges all of them, in split order.
+  if (partials->finished[block_index].fetch_add(1, std::memory_order_acq_rel) != splits - 1) return;
+  for (int64_t r = 0; r < blk.rows; ++r) {
+    float m = -FLT_MAX, l = 0.f;
+    for (int64_t t = 0; t < splits; ++t) m = std::max(m, partials->m_of(first + t)[r]);
+    std::fill(merged.begin(), merged.end(), 0.f);
+    for (int64_t t = 0; t < splits; ++t) {
+      const float w = std::exp(partials->m_of(first + t)[r] - m);
+      l += w * partials->l_of(first + t)[r];
+      const float* o = partials->o_of(first + t) + r * ldd;
+      for (int64_t d = 0; d < D; ++d) merged[size_t(d)] += w * o[d];
+    }
+    write_row(p, blk.batch, heads[r], pos[r], merged.data(), m, l);
+  }
+}
+
 void run_plan(const AttentionParams& p, const Plan& plan, int num_threads) {
   const AttendFn attend = selected_kernel();
-  const int64_t D = p.head_dim, ldd = pad_up(D), splits = plan.splits;
-  const int64_t num_items = int64_t(plan.blocks.size()) * splits;
+  const int64_t splits = plan.splits;
+  const int64_t num_items = (int64_t(plan.set_first.size()) - 1) * splits;
   std::unique_ptr<Partials> partials;
-  if (splits > 1) partials.reset(new Partials(plan, D));
+  if (splits > 1) partials.reset(new Partials(plan, p.head_dim));
   // Everything is allocated here, before any thread starts, so running out of memory is an error to return.
   const int threads = resolve_threads(num_threads, num_items);
   std::vector<std::unique_ptr<Scratch>> scratch;
-  for (int t = 0; t < threads; ++t) scratch.emplace_back(new Scratch(plan.max_rows, D));
+  for (int t = 0; t < threads; ++t) scratch.emplace_back(new Scratch(plan.max_set, plan.max_rows, p.head_dim));
   std::atomic<int64_t> next{0};
 
-  auto worker = [&](int thread_index) {
-    const Workspace& ws = scratch[size_t(thread_index)]->ws;
-    std::vector<float>& merged = scratch[size_t(thread_index)]->merged;
+  run_on_threads(threads, [&](int thread_index) {
+    Scratch& sc = *scratch[size_t(thread_index)];
     for (int64_t idx = next.fetch_add(1); idx < num_items; idx = next.fetch_add(1)) {
-      const int64_t block_index = idx / splits, s = idx % splits;
-      const Block& blk = plan.blocks[size_t(block_index)];
-      WorkItem item;
-      item.batch = blk.batch;
-      item.kv_head = blk.kv_head;
-      item.rows = blk.rows;
-      item.q_offset = plan.q_offset.data() + blk.first_row;
-      item.pos = plan.pos.data() + blk.first_row;
-      item.mask_offset = blk.mask_offset;
-      split_range(blk, splits, s, &item.key_begin, &item.key_end);
-      item.full_begin = blk.full_begin;
-      item.full_end = blk.full_end;
-      attend(p, item, ws);
-
-      const int64_t* heads = plan.head.data() + blk.first_row;
-      if (splits == 1) {
-        for (int64_t r = 0; r < blk.rows; ++r)
-          write_row(p, blk.batch, heads[r], item.pos[r], ws.o + r * ldd, ws.m[r], ws.l[r]);
-        continue;
+      const int64_t set = idx / splits, split = idx % splits;
+      const int64_t first = plan.set_first[size_t(set)], count = plan.set_first[size_t(set) + 1] - first;
+      for (int64_t i = 0; i < count; ++i) {
+        const Block& blk = plan.blocks[size_t(first + i)];
+        WorkItem& item = sc.items[size_t(i)];
+        item.batch = blk.batch;
+        item.kv_head = blk.kv_head;
+        item.rows = blk.rows;
+        item.q_offset = plan.q_offset.data() + blk.first_row;
+        item.pos = plan.pos.data() + blk.first_row;
+        item.mask_offset = blk.mask_offset;
+        split_range(blk, splits, split, &item.key_begin, &item.key_end);
+        item.full_begin = blk.full_begin;
+        item.full_end = blk.full_end;
       }
-      std::copy(ws.o, ws.o + blk.rows * ldd, partials->o_of(idx));
-      std::copy(ws.m, ws.m + blk.rows, partials->m_of(idx));
-      std::copy(ws.l, ws.l + blk.rows, partials->l_of(idx));
-      // The thread finishing a block's last split merges all of them, in split order.
-      if (partials->finished[block_index].fetch_add(1, std::memory_order_acq_rel) != splits - 1) continue;
-      const int64_t first = block_index * splits;
-      for (int64_t r = 0; r < blk.rows; ++r) {
-        float m = -FLT_MAX, l = 0.f;
-        for (int64_t t = 0; t < splits; ++t) m = std::max(m, partials->m_of(first + t)[r]);
-        std::fill(merged.begin(), merged.end(), 0.f);
-        for (int64_t t = 0; t < splits; ++t) {
-          const float w = std::exp(partials->m_of(first + t)[r] - m);
-          l += w * partials->l_of(first + t)[r];
-          const float* o = partials->o_of(first + t) + r * ldd;
-          for (int64_t d = 0; d < D; ++d) merged[size_t(d)] += w * o[d];
-        }
-        write_row(p, blk.batch, heads[r], item.pos[r], merged.data(), m, l);
-      }
+      attend(p, sc.items.data(), sc.ws.data(), count);
+      for (int64_t i = 0; i < count; ++i)
+        finish_block(p, plan, first + i, split, sc.ws[size_t(i)], partials.get(), sc.merged);
     }
-  };
-  run_on_threads(threads, worker);
+  });
 }
 
 }  // namespace

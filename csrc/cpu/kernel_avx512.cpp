@@ -5,7 +5,9 @@
 namespace gqa {
 namespace cpu {
 
-void attend_avx512(const AttentionParams& p, const WorkItem& item, const Workspace& ws) { attend<VecAvx512>(p, item, ws); }
+void attend_avx512(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count) {
+  attend<VecAvx512>(p, items, ws, count);
+}
 
 }  // namespace cpu
 }  // namespace gqa

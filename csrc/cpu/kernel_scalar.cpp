@@ -5,7 +5,9 @@
 namespace gqa {
 namespace cpu {
 
-void attend_scalar(const AttentionParams& p, const WorkItem& item, const Workspace& ws) { attend<VecScalar>(p, item, ws); }
+void attend_scalar(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count) {
+  attend<VecScalar>(p, items, ws, count);
+}
 
 }  // namespace cpu
 }  // namespace gqa

@@ -21,6 +21,7 @@ struct VecAvx512 {
   static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
   static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static float reduce_add(reg x) { return _mm512_reduce_add_ps(x); }
 
   // The same algorithm and constants as VecAvx2::exp.
   static reg exp(reg x) {

@@ -24,6 +24,7 @@ struct VecScalar {
   static reg max(reg a, reg b) { return a > b ? a : b; }
   static reg fma(reg a, reg b, reg c) { return a * b + c; }
   static reg exp(reg x) { return std::exp(x); }
+  static float reduce_add(reg x) { return x; }
 
   // n contiguous elements of dtype t at src, as f32.
   static void load_row(const void* src, DType t, int64_t n, float* dst) {

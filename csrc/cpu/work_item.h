@@ -31,13 +31,13 @@ struct WorkItem {
 };
 
 // Per-thread f32 scratch, sized by the planner for its largest item. With ldr = pad_up(R), ldd = pad_up(D):
-//   q_t [D][ldr]            the item's query rows, transposed
+//   q [D][ldr] or [R][ldd]  the item's query rows, transposed, or row-major when R is under half a vector
 //   k, v [kKvTile][ldd]     one KV tile, converted to f32
 //   p [kKvTile][ldr]        scores, then probabilities, transposed (key-major)
 //   o [R][ldd]              unnormalised output rows (the kernel's result)
 //   m, l, alpha [ldr]       running max, running sum, rescale factor per row (m and l are results too)
 struct Workspace {
-  float* q_t = nullptr;
+  float* q = nullptr;
   float* k = nullptr;
   float* v = nullptr;
   float* p = nullptr;
@@ -47,14 +47,14 @@ struct Workspace {
   float* alpha = nullptr;
 };
 
-// A kernel runs the tiled online softmax of one item, leaving in the workspace, for each row r < R,
-// o[r] = sum_j exp(s_j - m[r]) v_j and l[r] = sum_j exp(s_j - m[r]) over the item's allowed keys
-// (m[r] = -FLT_MAX and l[r] = 0 when it saw none).
-using AttendFn = void (*)(const AttentionParams& p, const WorkItem& item, const Workspace& ws);
+// A kernel runs the tiled online softmax of `count` items sharing one key range (each with its own workspace),
+// leaving in each workspace, for each row r < R, o[r] = sum_j exp(s_j - m[r]) v_j and l[r] = sum_j exp(s_j - m[r])
+// over the item's allowed keys (m[r] = -FLT_MAX and l[r] = 0 when it saw none).
+using AttendFn = void (*)(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count);
 
-void attend_scalar(const AttentionParams& p, const WorkItem& item, const Workspace& ws);
-void attend_avx2(const AttentionParams& p, const WorkItem& item, const Workspace& ws);
-void attend_avx512(const AttentionParams& p, const WorkItem& item, const Workspace& ws);
+void attend_scalar(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count);
+void attend_avx2(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count);
+void attend_avx512(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count);
 
 }  // namespace cpu
 }  // namespace gqa
