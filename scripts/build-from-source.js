@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the addon from source with cmake-js (Node-API mode: no header download, works offline) into
 // build/Release, after checking the toolchain so a missing tool is named instead of failing deep in CMake.
-// Extra arguments are passed to cmake-js, e.g. --CDGQA_CUDA=OFF.
+// Extra arguments are passed to cmake-js, e.g. --CDGQA_CUDA=OFF; NODE_GQA_CMAKE_OPTIONS="GQA_CUDA=OFF
+// GQA_CUDA_ARCHS=90a-real" passes CMake options through `npm install --build-from-source` too.
 'use strict';
 const { spawnSync } = require('child_process');
 const path = require('path');
@@ -44,6 +45,7 @@ if (missing.length) {
 }
 
 const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
-const args = [cmakeJs, 'rebuild', '--directory', path.join(__dirname, '..'), ...process.argv.slice(2)];
+const cmakeOptions = (process.env.NODE_GQA_CMAKE_OPTIONS || '').split(/\s+/).filter(Boolean).map((option) => `--CD${option}`);
+const args = [cmakeJs, 'rebuild', '--directory', path.join(__dirname, '..'), ...cmakeOptions, ...process.argv.slice(2)];
 const result = spawnSync(process.execPath, args, { stdio: 'inherit' });
 process.exit(result.status === null ? 1 : result.status);
