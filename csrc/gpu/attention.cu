@@ -37,7 +37,7 @@ class StreamScratch {
  public:
   explicit StreamScratch(gpuStream_t stream) : stream_(stream) {}
   ~StreamScratch() {
-    if (ptr_) gpuFreeAsync(ptr_, stream_);
+    if (ptr_) (void)gpuFreeAsync(ptr_, stream_);
   }
   StreamScratch(const StreamScratch&) = delete;
   StreamScratch& operator=(const StreamScratch&) = delete;

@@ -33,7 +33,7 @@ inline std::string unavailable_reason(gpuError_t e) {
 // Ok for gpuSuccess; otherwise the status the error means, with `call` naming what failed.
 inline Error device_error(gpuError_t e, const char* call) {
   if (e == gpuSuccess) return {};
-  gpuGetLastError();  // clear the sticky launch error so the next call starts clean
+  (void)gpuGetLastError();  // clear the sticky launch error so the next call starts clean
   const std::string reason = unavailable_reason(e);
   if (!reason.empty()) return Error{Status::BackendUnavailable, std::string(call) + ": " + reason};
   if (e == gpuErrorMemoryAllocation)
