@@ -126,8 +126,8 @@ inline void load_row(const void* base, DType t, int64_t offset, int64_t stride, 
 }
 
 // Key rows of one head are strided (by Hkv * D, or scattered over pages), which the hardware prefetcher follows
-// poorly. Converted rows are prefetched kPrefetchAhead keys ahead; rows read in place (decode) a tile ahead, in
-// groups of kPrefetchGroup keys spread over the work on the current tile rather than in one burst. Into L2: a tile
+// poorly. Converted rows are prefetched kPrefetchAhead keys ahead; rows read in place (decode) one step ahead (the
+// next item's tile), in groups of kPrefetchGroup keys spread over the current tile's work rather than in one burst. Into L2: a tile
 // of K and V rows (64 KiB at D = 128) does not fit L1.
 constexpr int64_t kPrefetchAhead = 8, kPrefetchGroup = 8;
 
@@ -191,9 +191,11 @@ void start_item(const AttentionParams& p, const WorkItem& it, const Workspace& w
   }
 }
 
-// Keys [t0, t0 + kKvTile) of the item's range: scores, online softmax, output update.
+// Keys [t0, t0 + kKvTile) of the item's range: scores, online softmax, output update. Rows read in place are
+// prefetched for the step that follows: keys [next_t0, next_t0 + kKvTile) of item `next`.
 template <class V>
-void attend_tile(const AttentionParams& p, const WorkItem& it, const Workspace& ws, int64_t t0) {
+void attend_tile(const AttentionParams& p, const WorkItem& it, const Workspace& ws, int64_t t0,
+                 const WorkItem& next, int64_t next_t0) {
   constexpr int W = V::width;
   const ItemShape<V> sh(p, it);
   const int64_t D = sh.D, R = sh.R, ldr = sh.ldr, ldd = sh.ldd, r_cols = sh.r_cols, d_cols = sh.d_cols;
@@ -227,7 +229,7 @@ void attend_tile(const AttentionParams& p, const WorkItem& it, const Workspace& 
   // Scores P^T[c][r] = scale * K[c] . Q[r], softcapped.
   if (by_rows) {
     for (int64_t c = 0; c < n; c += kPrefetchGroup) {
-      if (direct) prefetch_keys(p, it, t0 + kKvTile + c, t0 + kKvTile + c + kPrefetchGroup);
+      if (direct) prefetch_keys(p, next, next_t0 + c, next_t0 + c + kPrefetchGroup);
       scores_by_rows<V>(std::min(kPrefetchGroup, n - c), R, d_cols, k_tile + c * ldk, ldk, ws.q, ldd, ws.p + c * ldr,
                         ldr);
     }
@@ -282,8 +284,12 @@ void attend_tile(const AttentionParams& p, const WorkItem& it, const Workspace& 
 template <class V>
 void attend(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count) {
   for (int64_t i = 0; i < count; ++i) start_item<V>(p, items[i], ws[i]);
-  for (int64_t t0 = items[0].key_begin; t0 < items[0].key_end; t0 += kKvTile)
-    for (int64_t i = 0; i < count; ++i) attend_tile<V>(p, items[i], ws[i], t0);
+  for (int64_t t0 = items[0].key_begin; t0 < items[0].key_end; t0 += kKvTile) {
+    for (int64_t i = 0; i < count; ++i) {
+      const bool last = i + 1 == count;
+      attend_tile<V>(p, items[i], ws[i], t0, items[last ? 0 : i + 1], last ? t0 + kKvTile : t0);
+    }
+  }
 }
 
 }  // namespace cpu
