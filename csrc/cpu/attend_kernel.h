@@ -212,18 +212,17 @@ void attend_tile(const AttentionParams& p, const WorkItem& it, const Workspace& 
   const float* k_tile = ws.k;
   const float* v_tile = ws.v;
   int64_t ldk = ldd, ldv = ldd;
-  if (!direct) {
-    for (int64_t c = 0; c < n; ++c) {
-      prefetch_keys(p, it, t0 + c + kPrefetchAhead, t0 + c + kPrefetchAhead + 1);
-      load_row<V>(p.k, p.dtype, p.kv_row(p.k_stride, it.batch, t0 + c) + k_head, p.k_stride[3], D, ws.k + c * ldd);
-      load_row<V>(p.v, p.dtype, p.kv_row(p.v_stride, it.batch, t0 + c) + v_head, p.v_stride[3], D, ws.v + c * ldd);
-    }
-  }
   if (direct) {
     k_tile = static_cast<const float*>(p.k) + p.kv_row(p.k_stride, it.batch, t0) + k_head;
     v_tile = static_cast<const float*>(p.v) + p.kv_row(p.v_stride, it.batch, t0) + v_head;
     ldk = p.k_stride[1];
     ldv = p.v_stride[1];
+  } else {
+    for (int64_t c = 0; c < n; ++c) {
+      prefetch_keys(p, it, t0 + c + kPrefetchAhead, t0 + c + kPrefetchAhead + 1);
+      load_row<V>(p.k, p.dtype, p.kv_row(p.k_stride, it.batch, t0 + c) + k_head, p.k_stride[3], D, ws.k + c * ldd);
+      load_row<V>(p.v, p.dtype, p.kv_row(p.v_stride, it.batch, t0 + c) + v_head, p.v_stride[3], D, ws.v + c * ldd);
+    }
   }
 
   // Scores P^T[c][r] = scale * K[c] . Q[r], softcapped.

@@ -28,7 +28,7 @@ constexpr int64_t kTargetRows = 64;
 // Fewer items than this (decode: one query row per head) and the keys are split so every thread has work.
 constexpr int64_t kMinItems = 64;
 // Smallest key range worth a split of its own.
-constexpr int64_t kMinSplitKeys = 256;
+constexpr int64_t kMinSplitKeys = 128;
 
 // Query rows of one KV head (some of its query heads at a run of positions of one sequence), with the band of keys
 // the mask lets any of them see.
