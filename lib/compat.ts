@@ -7,8 +7,11 @@ export const NAPI_VERSION = 8;
 /** The oldest Node.js release line supported (package.json engines). */
 export const MIN_NODE = '18.17';
 
-/** The oldest glibc the linux-x64 prebuilds load on: the newest GLIBC_x.y symbol version they import. */
-export const MIN_GLIBC = '2.29';
+/** The oldest glibc each linux-x64 prebuild loads on: the newest GLIBC_x.y symbol version it imports. */
+export const MIN_GLIBC_BY_VARIANT: Readonly<Record<'cpu' | 'cuda' | 'rocm', string>> = { cpu: '2.29', cuda: '2.29', rocm: '2.32' };
+
+/** What every install relies on: the CPU prebuild's glibc. */
+export const MIN_GLIBC = MIN_GLIBC_BY_VARIANT.cpu;
 
 /** libstdc++ stays a shared library: the newest GLIBCXX_x.y.z symbol version the prebuilds import, and the GCC
  *  release whose runtime first provides it. */

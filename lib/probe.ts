@@ -16,19 +16,23 @@ export interface ProbeResult {
   reason: string;
 }
 
-// Runs in the child: loads the binary, reports what it was built for and, where the binding can list devices,
-// how many of its kind it sees. Extending the probe means extending this script.
+// Runs in the child: loads the binary and reports what it was built for and, as far as the binding can tell, how
+// many devices of that kind it sees and why none. Extending the probe means extending this script.
 const PROBE_SCRIPT = `
 const binding = require(process.argv[1]);
 const gpu = binding.buildInfo().gpu;
-let devices = null;
-if (gpu !== null && typeof binding.devices === 'function') {
-  devices = binding.devices().filter((device) => device.kind === gpu).length;
+let status = null;
+if (gpu !== null && typeof binding.gpuStatus === 'function') {
+  const { devices, reason } = binding.gpuStatus();
+  status = { devices, reason };
+} else if (gpu !== null && typeof binding.devices === 'function') {
+  const devices = binding.devices().filter((device) => device.kind === gpu).length;
+  status = { devices, reason: devices ? devices + ' ' + gpu + ' device(s)' : 'no ' + gpu + ' device found' };
 }
-process.stdout.write(JSON.stringify({ gpu, devices }));
+process.stdout.write(JSON.stringify({ gpu, status }));
 `;
 
-// Until a binding lists devices, the kernel driver's presence is the device check.
+// Where the binding cannot tell (no gpuStatus() or devices()), the kernel driver's presence is the device check.
 const DRIVER_EVIDENCE: Record<GpuKind, { path: string; what: string }> = {
   cuda: { path: '/proc/driver/nvidia/version', what: 'NVIDIA driver' },
   rocm: { path: '/dev/kfd', what: 'AMD GPU kernel driver (amdgpu/KFD)' },
@@ -45,13 +49,9 @@ export function probeBinary(file: string): ProbeResult {
   if (child.error || child.status !== 0) {
     return { loaded: false, gpu: null, gpuUsable: false, reason: `it failed to load: ${childFailure(child)}` };
   }
-  const { gpu, devices } = JSON.parse(child.stdout) as { gpu: GpuKind | null; devices: number | null };
+  const { gpu, status } = JSON.parse(child.stdout) as { gpu: GpuKind | null; status: { devices: number; reason: string } | null };
   if (gpu === null) return { loaded: true, gpu, gpuUsable: false, reason: 'it is a CPU-only build' };
-  if (devices !== null) {
-    return devices > 0
-      ? { loaded: true, gpu, gpuUsable: true, reason: `${devices} ${gpu} device(s) found` }
-      : { loaded: true, gpu, gpuUsable: false, reason: `no ${gpu} device found` };
-  }
+  if (status !== null) return { loaded: true, gpu, gpuUsable: status.devices > 0, reason: status.reason };
   const driver = DRIVER_EVIDENCE[gpu];
   return fs.existsSync(driver.path)
     ? { loaded: true, gpu, gpuUsable: true, reason: `${driver.what} present` }

@@ -52,3 +52,13 @@ if (kept !== 1) {
   console.error(`prebuild-cmake-js: expected one ${variantName} binary in ${release}, found ${kept}`);
   process.exit(1);
 }
+// A GPU variant whose kernels the linker left out (nothing in the binding calls them yet) would pass the
+// buildInfo() check and run nothing on the GPU.
+if (variant.deviceCodeSection) {
+  const file = fs.readdirSync(release).find((name) => name.endsWith('.node'));
+  const sections = spawnSync('objdump', ['-h', path.join(release, file)], { encoding: 'utf8' }).stdout || '';
+  if (!sections.includes(variant.deviceCodeSection)) {
+    console.error(`prebuild-cmake-js: ${file} has no ${variant.deviceCodeSection} section: the ${variantName} binary carries no GPU kernels`);
+    process.exit(1);
+  }
+}

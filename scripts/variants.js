@@ -22,20 +22,22 @@ function which(program) {
 }
 
 /**
- * Each variant: the prebuilds/ folder suffix, the CMake options that select it, the toolchain it needs and the
- * `buildInfo().gpu` value its binary must report. The GPU variants live in folders node-gyp-build does not read
+ * Each variant: the prebuilds/ folder suffix, the CMake options that select it, the toolchain it needs, the
+ * `buildInfo().gpu` value its binary must report and the ELF section its GPU kernels live in. The GPU variants live in folders node-gyp-build does not read
  * (it only knows `<platform>-<arch>`), so only the loader picks them, after probing.
  */
 const VARIANTS = {
   cpu: { folderSuffix: '', cmake: ['GQA_CUDA=OFF', 'GQA_HIP=OFF'], gpu: null, toolchain: () => null },
   cuda: {
     folderSuffix: '-cuda',
+    deviceCodeSection: '.nv_fatbin',
     cmake: ['GQA_CUDA=ON', 'GQA_HIP=OFF'],
     gpu: 'cuda',
     toolchain: () => (which('nvcc') || fs.existsSync('/usr/local/cuda/bin/nvcc') ? null : 'nvcc (the CUDA toolkit) not found'),
   },
   rocm: {
     folderSuffix: '-rocm',
+    deviceCodeSection: '.hip_fatbin',
     cmake: ['GQA_CUDA=OFF', 'GQA_HIP=ON'],
     gpu: 'rocm',
     toolchain: () => (which('hipcc') || fs.existsSync('/opt/rocm/bin/hipcc') ? null : 'hipcc (ROCm) not found'),

@@ -185,3 +185,34 @@ describe('init() and the notice', () => {
     expect(run({ quiet: true })).toBe('');
   });
 });
+
+// The GPU prebuilds npm run prebuild made here (CUDA where nvcc is found, ROCm where hipcc and libamdhip64 are).
+const DRIVER_FILE = { cuda: '/proc/driver/nvidia/version', rocm: '/dev/kfd' } as const;
+describe.each(['cuda', 'rocm'] as const)('the %s prebuild, where built', (variant) => {
+  const folder = prebuildFolder(ROOT, variant);
+  const file = fs.existsSync(folder) ? fs.readdirSync(folder).find((name) => name.endsWith('.node')) : undefined;
+  const hasDriver = fs.existsSync(DRIVER_FILE[variant]);
+  if (!file) console.warn(`${variant} prebuild tests skipped: no ${folder} (npm run prebuild builds it where the toolchain is found)`);
+  const withPrebuild = file && cpuBinary ? test : test.skip;
+  const gpuPrebuild = `prebuilds/${tuple}-${variant}/node-gqa.glibc.node`;
+
+  withPrebuild('its probe loads it in a child and reports its kind; without a driver it is not usable', () => {
+    const probe = probeBinary(path.join(folder, file!));
+    expect(probe).toMatchObject({ loaded: true, gpu: variant });
+    if (!hasDriver) expect(probe.gpuUsable).toBe(false);
+    expect(probe.reason.length).toBeGreaterThan(0);
+  });
+
+  withPrebuild('without a usable device the loader falls back to the CPU prebuild and the notice carries the reason', () => {
+    const probe = probeBinary(path.join(folder, file!));
+    const root = fakeRoot({ [cpuPrebuild]: { copy: cpuBinary! }, [gpuPrebuild]: { copy: path.join(folder, file!) } });
+    const { report } = selectBinary(root, { backend: 'auto' });
+    if (probe.gpuUsable) {
+      expect(report).toMatchObject({ backend: variant, variant, notice: null });
+    } else {
+      expect(report).toMatchObject({ backend: 'cpu', file: path.join(root, cpuPrebuild) });
+      expect(report.notice).toContain(probe.reason);
+      expect(() => selectBinary(root, { backend: variant })).toThrow(probe.reason);
+    }
+  });
+});

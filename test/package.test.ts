@@ -91,7 +91,9 @@ describe('binary compatibility', () => {
     const found = prebuilds().map((file): { file: string; GLIBC?: string; GLIBCXX?: string } => ({ file: path.relative(ROOT, file), ...newestImports(file) }));
     console.log(`symbol versions imported: ${JSON.stringify(found)}`);
     for (const binary of found) {
-      expect({ file: binary.file, glibcNewerThanDocumented: compat.compareVersions(binary.GLIBC ?? '0', compat.MIN_GLIBC) > 0 })
+      const variant = /-(cuda|rocm)\//.exec(binary.file)?.[1] as 'cuda' | 'rocm' | undefined ?? 'cpu';
+      const documented = compat.MIN_GLIBC_BY_VARIANT[variant];
+      expect({ file: binary.file, glibcNewerThanDocumented: compat.compareVersions(binary.GLIBC ?? '0', documented) > 0 })
         .toEqual({ file: binary.file, glibcNewerThanDocumented: false });
       if (binary.GLIBCXX) {
         expect({ file: binary.file, glibcxxNewerThanDocumented: compat.compareVersions(binary.GLIBCXX, compat.MIN_GLIBCXX) > 0 })
@@ -113,22 +115,26 @@ describe('binary compatibility', () => {
     }
   });
 
-  test('the CUDA variant, where built, links the CUDA runtime statically (only the driver is needed)', () => {
+  test('the CUDA variant, where built, carries its kernels and links the CUDA runtime statically (only the driver is needed)', () => {
     const cuda = prebuilds().filter((file) => file.includes('-cuda'));
     if (!cuda.length) console.log('no CUDA prebuild in prebuilds/ (npm run prebuild builds it where nvcc is found): nothing to check');
     for (const file of cuda) {
-      const needed = spawnSync('objdump', ['-p', file], { encoding: 'utf8' }).stdout;
-      expect(needed).not.toMatch(/NEEDED\s+libcudart/);
+      expect(spawnSync('objdump', ['-p', file], { encoding: 'utf8' }).stdout).not.toMatch(/NEEDED\s+libcudart/);
+      expect(spawnSync('objdump', ['-h', file], { encoding: 'utf8' }).stdout).toContain('.nv_fatbin');
     }
   });
 
-  test("the README's Install table states the same requirements", () => {
+  test("the README's Install table states the same requirements, row by row", () => {
     const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    const install = readme.slice(readme.indexOf('## Install'), readme.indexOf('\n## ', readme.indexOf('## Install') + 1));
-    for (const phrase of [`glibc ≥ ${compat.MIN_GLIBC}`, `GLIBCXX_${compat.MIN_GLIBCXX}`, `GCC ≥ ${compat.MIN_LIBSTDCXX_GCC}`,
-      `Node.js ≥ ${compat.MIN_NODE}`, `Node-API ${compat.NAPI_VERSION}`, `driver ≥ ${compat.MIN_CUDA_DRIVER}`,
-      `CUDA ${compat.CUDA_TOOLKIT}`, `ROCm ${compat.ROCM_VERSION}`]) {
-      expect({ phrase, inInstallSection: install.includes(phrase) }).toEqual({ phrase, inInstallSection: true });
-    }
+    const row = (label: string): string => readme.split('\n').find((line) => line.startsWith(`| ${label} `)) ?? `(no row ${label})`;
+    const expected: [string, string][] = [
+      [row('CPU'), `glibc ≥ ${compat.MIN_GLIBC_BY_VARIANT.cpu}`], [row('CPU'), `GLIBCXX_${compat.MIN_GLIBCXX}`],
+      [row('CPU'), `GCC ≥ ${compat.MIN_LIBSTDCXX_GCC}`],
+      [row('CUDA variant'), `glibc ≥ ${compat.MIN_GLIBC_BY_VARIANT.cuda}`], [row('CUDA variant'), `driver ≥ ${compat.MIN_CUDA_DRIVER}`],
+      [row('CUDA variant'), `CUDA ${compat.CUDA_TOOLKIT}`],
+      [row('ROCm variant'), `glibc ≥ ${compat.MIN_GLIBC_BY_VARIANT.rocm}`], [row('ROCm variant'), `ROCm ${compat.ROCM_VERSION}`],
+      [row('Node.js'), `Node.js ≥ ${compat.MIN_NODE}`], [row('Node.js'), `Node-API ${compat.NAPI_VERSION}`],
+    ];
+    for (const [line, phrase] of expected) expect({ line, hasPhrase: line.includes(phrase) }).toEqual({ line, hasPhrase: true });
   });
 });
