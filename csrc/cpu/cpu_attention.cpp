@@ -128,8 +128,8 @@ void split_range(const Block& blk, int64_t splits, int64_t s, int64_t* begin, in
 
 // Per-thread scratch: a workspace per block of a set, for blocks of up to max_rows rows.
 struct Scratch {
-  std::vector<float> storage;
-  std::vector<float> merged;  // one output row being merged from splits
+  std::unique_ptr<float[]> storage;  // left uninitialised: the kernel sets everything it reads
+  std::vector<float> merged;         // one output row being merged from splits
   std::vector<Workspace> ws;
   std::vector<WorkItem> items;
   Scratch(int64_t set_size, int64_t max_rows, int64_t head_dim) : ws(size_t(set_size)), items(size_t(set_size)) {
@@ -138,9 +138,9 @@ struct Scratch {
                               max_rows * ldd, ldr, ldr, ldr};
     int64_t total = 0;
     for (int64_t n : sizes) total += n;
-    storage.assign(size_t(total * set_size), 0.f);
+    storage.reset(new float[size_t(total * set_size)]);
     merged.resize(size_t(ldd));
-    float* at = storage.data();
+    float* at = storage.get();
     for (Workspace& w : ws) {
       float** slots[8] = {&w.q, &w.k, &w.v, &w.p, &w.o, &w.m, &w.l, &w.alpha};
       for (int i = 0; i < 8; ++i) {
