@@ -20,13 +20,13 @@ export const USAGE = `usage:
 
 run options:
   --set NAME          smoke (default; seconds on CPU), full, mi300x-gqa-bf16
-  --backend LIST      comma-separated cpu,cuda,rocm, or all (default: every backend this build has)
+  --backend LIST      comma-separated cpu,cuda,rocm, or all (default: every backend usable here)
   --seed N            replay a run (default: a fresh random seed, printed)
   --scale S           auto (default: full size on GPUs, 1/${CPU_FACTOR} on the CPU), full, or a factor >= 1
   --filter REGEX      only cases whose name matches
   --inject FAULT      test-only: make the cpu backend inject a fault (${FAULTS.join(', ')})
   --threads N         cpu backend threads (default all cores)
-  --json FILE         write the JSON report (docs/parity-report.md)
+  --json FILE         write the JSON report (schema: docs/parity.md)
   --quiet             no progress lines
 compare options:
   --json FILE         write the comparison as JSON

@@ -9,7 +9,7 @@ import { availableParallelism } from 'os';
 // The references run on libuv's thread pool (runner.ts): size it to the machine before its first use.
 process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
 
-import { buildInfo } from '../../lib';
+import { backends } from '../../lib';
 import { Args, ListArgs, ParityBackend, RunArgs, USAGE, UsageError, parseCliArgs } from './args';
 import { caseFlops, caseSet } from './cases';
 import { comparisonTable, compareReports } from './compare';
@@ -31,18 +31,19 @@ const processIo: Io = {
   err: (t) => process.stderr.write(t + '\n'),
 };
 
-/** The backends of this build: cpu always, plus the GPU backend it was compiled with. */
+/** The backends that can run here: cpu always, a GPU one when its variant is installed and a device is usable. */
 export function availableBackends(): ParityBackend[] {
-  const gpu = buildInfo().gpu;
-  return gpu ? ['cpu', gpu] : ['cpu'];
+  return backends().filter((b) => b.available).map((b) => b.name as ParityBackend);
 }
 
 function resolveBackends(requested: RunArgs['backends']): ParityBackend[] {
-  const available = availableBackends();
+  const status = backends();
+  const available = status.filter((b) => b.available).map((b) => b.name as ParityBackend);
   if (requested === 'all') return available;
   const missing = requested.filter((b) => !available.includes(b));
   if (missing.length) {
-    throw new UsageError(`--backend: this build has no ${missing.join(', ')} backend (available: ${available.join(', ')}); build the variant first`);
+    const why = missing.map((b) => `${b}: ${status.find((s) => s.name === b)?.reason ?? 'unknown backend'}`).join('; ');
+    throw new UsageError(`--backend: no usable ${missing.join(', ')} backend here (${why}); available: ${available.join(', ')}`);
   }
   return requested;
 }

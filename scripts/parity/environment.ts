@@ -4,7 +4,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { buildInfo } from '../../lib';
+import { backends, buildInfo } from '../../lib';
 
 function run(cmd: string, args: string[]): string | null {
   try {
@@ -68,8 +68,10 @@ function packageVersion(): string | null {
 
 export function environment() {
   let build: Record<string, unknown> | null = null;
+  let backendStatus: { name: string; available: boolean; reason: string }[] = [];
   try {
     build = { ...buildInfo() };
+    backendStatus = backends();
   } catch (err) {
     build = { error: (err as Error).message };
   }
@@ -85,6 +87,8 @@ export function environment() {
       node: process.version,
     },
     gpus: [...nvidiaGpus(), ...amdGpus()],
+    /** Each backend, whether it can run here and why (the loader's probe). */
+    backends: backendStatus,
     build: { package: 'node-gqa', version: packageVersion(), commit: run('git', ['rev-parse', '--short', 'HEAD']), ...build },
   };
 }

@@ -1,4 +1,4 @@
-// The JSON report (--json FILE). Schema documented in docs/parity-report.md; bump SCHEMA_VERSION on any change that
+// The JSON report (--json FILE). Schema documented in docs/parity.md; bump SCHEMA_VERSION on any change that
 // breaks a reader (compare.ts reads reports of the same major version).
 import { CaseResult } from './runner';
 import { policy } from './tolerance';
