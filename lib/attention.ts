@@ -1,5 +1,7 @@
 // attention() and attentionAsync(): validate in TypeScript (typed errors naming the argument), then call the
-// native binding, which checks everything again before any backend runs.
+// native binding, which checks everything again before any backend runs. q, k, v and out are host Tensors or
+// DeviceTensors, all in one place; with device inputs the output is allocated on the device and stays there.
+import { DeviceTensor } from './device';
 import { DType } from './dtype';
 import { BufferError, DTypeError, HeadMapError, OffsetsError, OptionError, ShapeError, StrideError, UnsupportedError, fromNative } from './errors';
 import { NativeOptions, NativeTensor, native } from './native';
@@ -8,9 +10,13 @@ import { Tensor, describe } from './tensor';
 export type Alignment = 'top-left' | 'bottom-right';
 /**
  * 'reference' is the float64 oracle; 'reference-f32' runs the same loops in f32 math (the parity check's lp_ref, the
- * error a correct low-precision implementation is allowed). 'cpu' is the fast CPU backend.
+ * error a correct low-precision implementation is allowed). 'cpu' is the fast CPU backend. 'auto' (the default) runs
+ * where the tensors are: the device of DeviceTensors, else 'cpu'.
  */
-export type BackendName = 'reference' | 'reference-f32' | 'cpu' | 'cuda' | 'rocm';
+export type BackendName = 'auto' | 'reference' | 'reference-f32' | 'cpu' | 'cuda' | 'rocm';
+
+/** A host Tensor or a DeviceTensor. */
+export type AnyTensor = Tensor | DeviceTensor;
 
 export interface AttentionOptions {
   /** Score scale; default 1/sqrt(D). */
@@ -32,15 +38,15 @@ export interface AttentionOptions {
   cuSeqlensKv?: Int32Array;
   /** Paged K/V (a KV cache). */
   pages?: PageTable;
-  /** Write the output here (a Tensor of q's shape, or a typed array taken as contiguous). */
-  out?: Tensor | Float32Array | Uint16Array;
+  /** Write the output here (a Tensor or DeviceTensor of q's shape, or a typed array taken as contiguous). */
+  out?: AnyTensor | Float32Array | Uint16Array;
   /** Output dtype when `out` is not given (default q's dtype) or is a Uint16Array (default q's 16-bit dtype). */
   outDtype?: DType;
   /** Also return the log-sum-exp (natural log, f32) [B, Hq, Sq], or [Hq, totalQ] for varlen. */
   returnLse?: boolean;
   /** Write the LSE here (implies returnLse). */
   lse?: Float32Array;
-  /** Which backend runs the call. Default 'cpu'. */
+  /** Which backend runs the call. Default 'auto'. */
   backend?: BackendName;
   /** CPU threads; default all cores. */
   threads?: number;
@@ -57,8 +63,8 @@ export interface PageTable {
   seqlensKv: Int32Array;
 }
 
-export interface AttentionResult {
-  out: Tensor;
+export interface AttentionResult<T extends AnyTensor = Tensor> {
+  out: T;
   lse: Tensor;
 }
 
@@ -68,22 +74,25 @@ function headDimSupported(d: number): boolean {
   return (d >= 8 && d <= 256 && d % 8 === 0) || d === 512;
 }
 
-function checkTensor(name: string, t: unknown, rank: number): asserts t is Tensor {
-  if (!(t instanceof Tensor)) throw new ShapeError(`${name}: expected a Tensor, received ${describe(t)}`);
+function checkTensor(name: string, t: unknown, rank: number): asserts t is AnyTensor {
+  if (!(t instanceof Tensor) && !(t instanceof DeviceTensor)) throw new ShapeError(`${name}: expected a Tensor or DeviceTensor, received ${describe(t)}`);
+  // Elements reachable in the buffer: the typed array's, or the device allocation's from the tensor's byte offset.
+  const length = t instanceof Tensor ? t.data.length : t.capacity;
+  if (t instanceof DeviceTensor && t.disposed) throw new BufferError(`${name}: the device tensor is disposed`);
   if (t.shape.length !== rank) {
     throw new ShapeError(`${name}: expected rank ${rank}${rank === 3 ? ' (varlen [total, H, D])' : ' [B, S, H, D]'}, received shape [${t.shape.join(', ')}]`);
   }
-  if (t.data.byteLength === 0 && t.shape.every((n) => n > 0)) {
+  if (length === 0 && t.shape.every((n) => n > 0)) {
     throw new BufferError(`${name}: the buffer is empty or its ArrayBuffer is detached`);
   }
   if (t.shape.some((n) => n === 0)) return;
   const last = t.shape.reduce((acc, n, i) => acc + (n - 1) * t.strides[i], 0);
-  if (last >= t.data.length) {
+  if (last >= length) {
     // A buffer that holds the elements contiguously has bad strides; otherwise it is too small.
-    if (t.data.length >= t.size) {
-      throw new StrideError(`${name}: strides [${t.strides.join(', ')}] reach element ${last} but the buffer holds ${t.data.length}`);
+    if (length >= t.size) {
+      throw new StrideError(`${name}: strides [${t.strides.join(', ')}] reach element ${last} but the buffer holds ${length}`);
     }
-    throw new BufferError(`${name}: shape [${t.shape.join(', ')}] needs ${last + 1} elements, the buffer holds ${t.data.length}`);
+    throw new BufferError(`${name}: shape [${t.shape.join(', ')}] needs ${last + 1} elements, the buffer holds ${length}`);
   }
 }
 
@@ -130,12 +139,23 @@ function integerOption(name: string, value: unknown, min: number): number {
 
 interface PreparedCall {
   args: [NativeTensor, NativeTensor, NativeTensor, NativeTensor, NativeOptions];
-  out: Tensor;
+  out: AnyTensor;
   lse?: Tensor;
 }
 
+/** 'the host' or the device a tensor is on. */
+function placeOf(t: AnyTensor): string {
+  return t instanceof DeviceTensor ? `${t.device}` : 'the host';
+}
+
+function checkPlace(name: string, t: AnyTensor, q: AnyTensor): void {
+  if (placeOf(t) !== placeOf(q)) {
+    throw new UnsupportedError(`${name}: on ${placeOf(t)} but q is on ${placeOf(q)} (q, k, v and out must be in one place)`);
+  }
+}
+
 /** Validates the arguments and builds the native call. Exported for the device and cache layers. */
-export function prepareAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): PreparedCall {
+export function prepareAttention(q: AnyTensor, k: AnyTensor, v: AnyTensor, options: AttentionOptions = {}): PreparedCall {
   if (options === null || typeof options !== 'object') throw new OptionError(`options: expected an object, received ${describe(options)}`);
   const varlen = options.cuSeqlensQ !== undefined || options.cuSeqlensKv !== undefined;
   const nativeOptions: NativeOptions = {};
@@ -146,6 +166,8 @@ export function prepareAttention(q: Tensor, k: Tensor, v: Tensor, options: Atten
   if (k.dtype !== q.dtype || v.dtype !== q.dtype) {
     throw new DTypeError(`q, k and v must share one dtype, received ${q.dtype}, ${k.dtype}, ${v.dtype}`);
   }
+  checkPlace('k', k, q);
+  checkPlace('v', v, q);
   const o = varlen ? -1 : 0;
   const [hq, d] = [q.shape[2 + o], q.shape[3 + o]];
   const hkv = k.shape[2 + o];
@@ -219,29 +241,29 @@ export function prepareAttention(q: Tensor, k: Tensor, v: Tensor, options: Atten
     nativeOptions.sinks = options.sinks;
   }
   if (options.threads !== undefined) nativeOptions.threads = integerOption('threads', options.threads, 0);
-  if (options.backend !== undefined) {
-    if (!['reference', 'reference-f32', 'cpu', 'cuda', 'rocm'].includes(options.backend)) {
-      throw new OptionError(`backend: expected 'reference', 'reference-f32', 'cpu', 'cuda' or 'rocm', received ${String(options.backend)}`);
-    }
-    nativeOptions.backend = options.backend;
+  const backend = options.backend ?? 'auto';
+  if (!['auto', 'reference', 'reference-f32', 'cpu', 'cuda', 'rocm'].includes(backend)) {
+    throw new OptionError(`backend: expected 'auto', 'reference', 'reference-f32', 'cpu', 'cuda' or 'rocm', received ${String(backend)}`);
   }
+  nativeOptions.backend = backend === 'auto' ? (q instanceof DeviceTensor ? q.device.kind : 'cpu') : backend;
   if (options.fault !== undefined) nativeOptions.fault = options.fault;
 
-  const out = outputTensor(q, options);
   const lse = lseTensor(q, hq, varlen, options);
+  // Last, so that no check fails after a device output was allocated.
+  const out = outputTensor(q, options);
   if (lse) nativeOptions.lse = lse.data as Float32Array;
   return { args: [toNative(q), toNative(k), toNative(v), toNative(out), nativeOptions], out, lse };
 }
 
-function outputTensor(q: Tensor, options: AttentionOptions): Tensor {
+function outputTensor(q: AnyTensor, options: AttentionOptions): AnyTensor {
   const { out, outDtype } = options;
   if (outDtype !== undefined && outDtype !== 'f32' && outDtype !== 'bf16' && outDtype !== 'f16') {
     throw new DTypeError(`outDtype: expected 'f32', 'bf16' or 'f16', received ${String(outDtype)}`);
   }
-  let t: Tensor;
+  let t: AnyTensor;
   if (out === undefined) {
-    t = Tensor.zeros(outDtype ?? q.dtype, q.shape);
-  } else if (out instanceof Tensor) {
+    t = q instanceof DeviceTensor ? q.device.empty(outDtype ?? q.dtype, q.shape) : Tensor.zeros(outDtype ?? q.dtype, q.shape);
+  } else if (out instanceof Tensor || out instanceof DeviceTensor) {
     if (outDtype !== undefined && outDtype !== out.dtype) throw new DTypeError(`out: dtype ${out.dtype} differs from outDtype ${outDtype}`);
     t = out;
   } else if (out instanceof Float32Array) {
@@ -257,10 +279,11 @@ function outputTensor(q: Tensor, options: AttentionOptions): Tensor {
     throw new ShapeError(`out: shape [${t.shape.join(', ')}] differs from q's [${q.shape.join(', ')}]`);
   }
   checkTensor('out', t, q.shape.length);
+  checkPlace('out', t, q);
   return t;
 }
 
-function lseTensor(q: Tensor, hq: number, varlen: boolean, options: AttentionOptions): Tensor | undefined {
+function lseTensor(q: AnyTensor, hq: number, varlen: boolean, options: AttentionOptions): Tensor | undefined {
   if (!options.returnLse && options.lse === undefined) return undefined;
   const shape = varlen ? [hq, q.shape[0]] : [q.shape[0], hq, q.shape[1]];
   const n = shape.reduce((a, b) => a * b, 1);
@@ -270,36 +293,44 @@ function lseTensor(q: Tensor, hq: number, varlen: boolean, options: AttentionOpt
   return new Tensor(options.lse, 'f32', shape);
 }
 
-export function toNative(t: Tensor): NativeTensor {
-  return { data: t.data, dtype: t.dtype, shape: t.shape, strides: t.strides };
+export function toNative(t: AnyTensor): NativeTensor {
+  return t instanceof DeviceTensor
+    ? { data: t.buffer, byteOffset: t.byteOffset, dtype: t.dtype, shape: t.shape, strides: t.strides }
+    : { data: t.data, dtype: t.dtype, shape: t.shape, strides: t.strides };
 }
 
-function result(call: PreparedCall, options: AttentionOptions): Tensor | AttentionResult {
+function result(call: PreparedCall, options: AttentionOptions): AnyTensor | AttentionResult<AnyTensor> {
   return options.returnLse || options.lse !== undefined ? { out: call.out, lse: call.lse as Tensor } : call.out;
 }
 
+/** The native error as its typed class; a device output allocated for a failed call is freed at once. */
+function failed(call: PreparedCall, options: AttentionOptions, err: unknown): unknown {
+  if (options.out === undefined && call.out instanceof DeviceTensor) call.out.dispose();
+  return fromNative(err);
+}
+
 /** Grouped-query attention, synchronously on the calling thread. Returns the output (and LSE when asked). */
-export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions & ({ returnLse: true } | { lse: Float32Array })): AttentionResult;
-export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Tensor;
-export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor | AttentionResult {
+export function attention<T extends AnyTensor>(q: T, k: T, v: T, options: AttentionOptions & ({ returnLse: true } | { lse: Float32Array })): AttentionResult<T>;
+export function attention<T extends AnyTensor>(q: T, k: T, v: T, options?: AttentionOptions): T;
+export function attention(q: AnyTensor, k: AnyTensor, v: AnyTensor, options: AttentionOptions = {}): AnyTensor | AttentionResult<AnyTensor> {
   const call = prepareAttention(q, k, v, options);
   try {
     native().attention(...call.args);
   } catch (err) {
-    throw fromNative(err);
+    throw failed(call, options, err);
   }
   return result(call, options);
 }
 
 /** Grouped-query attention off the main thread. The buffers are held alive until the Promise settles. */
-export function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions & ({ returnLse: true } | { lse: Float32Array })): Promise<AttentionResult>;
-export function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Promise<Tensor>;
-export async function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Promise<Tensor | AttentionResult> {
+export function attentionAsync<T extends AnyTensor>(q: T, k: T, v: T, options: AttentionOptions & ({ returnLse: true } | { lse: Float32Array })): Promise<AttentionResult<T>>;
+export function attentionAsync<T extends AnyTensor>(q: T, k: T, v: T, options?: AttentionOptions): Promise<T>;
+export async function attentionAsync(q: AnyTensor, k: AnyTensor, v: AnyTensor, options: AttentionOptions = {}): Promise<AnyTensor | AttentionResult<AnyTensor>> {
   const call = prepareAttention(q, k, v, options);
   try {
     await native().attentionAsync(...call.args);
   } catch (err) {
-    throw fromNative(err);
+    throw failed(call, options, err);
   }
   return result(call, options);
 }

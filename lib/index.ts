@@ -1,6 +1,8 @@
 // node-gqa: grouped-query attention for Node.js on CUDA, ROCm and the CPU.
 export { attention, attentionAsync } from './attention';
-export type { AttentionOptions, AttentionResult, Alignment, BackendName, PageTable } from './attention';
+export type { AnyTensor, AttentionOptions, AttentionResult, Alignment, BackendName, PageTable } from './attention';
+export { Device, DeviceTensor, PinnedTensor, devices, gpu, gpuStatus } from './device';
+export type { DeviceKind, GpuStatus } from './device';
 export { KVCache } from './kv-cache';
 export type { KVCacheOptions, KVCacheAttentionOptions } from './kv-cache';
 export { Tensor, contiguousStrides } from './tensor';

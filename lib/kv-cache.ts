@@ -1,8 +1,10 @@
 // A paged KV cache for decode: fixed-size pages in one pool per K and V, a page list per sequence, append of new
 // keys/values for a batch of sequences, and attention over a batch of sequences of different lengths. The
-// attention call reads the pages in place through a page table (no gather copy).
-import { AttentionOptions, PageTable, attention, attentionAsync } from './attention';
-import { DType } from './dtype';
+// attention call reads the pages in place through a page table (no gather copy). Given a `device`, the pools are
+// DeviceTensors: appends upload the new rows with one batched copy per pool, and attention runs on that device.
+import { AnyTensor, AttentionOptions, PageTable, attention, attentionAsync } from './attention';
+import { Device, DeviceTensor, copyRegions } from './device';
+import { DType, dtypeSize } from './dtype';
 import { OptionError, OutOfMemoryError, ShapeError } from './errors';
 import { Tensor } from './tensor';
 
@@ -15,6 +17,17 @@ export interface KVCacheOptions {
   pageSize?: number;
   /** Pages in the pool; the cache holds numPages * pageSize tokens over all sequences. */
   numPages: number;
+  /** Keep the pools in this device's memory (default: host typed arrays). */
+  device?: Device;
+}
+
+/** New tokens s..s+n of batch entry b, going to rows row..row+n of one page. */
+interface Run {
+  b: number;
+  s: number;
+  n: number;
+  page: number;
+  row: number;
 }
 
 function positiveInteger(name: string, value: unknown): number {
@@ -29,8 +42,8 @@ export type KVCacheAttentionOptions = Omit<AttentionOptions, 'pages' | 'cuSeqlen
 
 export class KVCache {
   /** Key and value pools, [numPages, pageSize, heads, headDim]. */
-  readonly k: Tensor;
-  readonly v: Tensor;
+  readonly k: Tensor | DeviceTensor;
+  readonly v: Tensor | DeviceTensor;
   readonly pageSize: number;
   private readonly freePages: number[];
   private readonly sequences = new Map<number, { pages: number[]; length: number }>();
@@ -42,8 +55,19 @@ export class KVCache {
     const numPages = positiveInteger('numPages', options.numPages);
     this.pageSize = positiveInteger('pageSize', options.pageSize ?? 16);
     const shape = [numPages, this.pageSize, heads, headDim];
-    this.k = Tensor.zeros(options.dtype, shape);
-    this.v = Tensor.zeros(options.dtype, shape);
+    if (options.device === undefined) {
+      this.k = Tensor.zeros(options.dtype, shape);
+      this.v = Tensor.zeros(options.dtype, shape);
+    } else {
+      if (!(options.device instanceof Device)) throw new OptionError('device: expected a Device from devices()');
+      this.k = options.device.empty(options.dtype, shape);
+      try {
+        this.v = options.device.empty(options.dtype, shape);
+      } catch (err) {
+        this.k.dispose();
+        throw err;
+      }
+    }
     this.freePages = Array.from({ length: numPages }, (_, i) => numPages - 1 - i);
   }
 
@@ -92,23 +116,37 @@ export class KVCache {
     if (pagesNeeded > this.freePages.length) {
       throw new OutOfMemoryError(`KV cache: ${pagesNeeded} more pages needed, ${this.freePages.length} free`);
     }
+    const runs: Run[] = [];
     seqs.forEach((seq, b) => {
-      for (let s = 0; s < counts[b]; s++, seq.length++) {
+      for (let s = 0; s < counts[b];) {
         if (seq.length % this.pageSize === 0) seq.pages.push(this.freePages.pop() as number);
-        const page = seq.pages[seq.pages.length - 1];
-        copyRow(k, b, s, this.k, page, seq.length % this.pageSize);
-        copyRow(v, b, s, this.v, page, seq.length % this.pageSize);
+        const row = seq.length % this.pageSize;
+        const n = Math.min(counts[b] - s, this.pageSize - row);
+        runs.push({ b, s, n, page: seq.pages[seq.pages.length - 1], row });
+        s += n;
+        seq.length += n;
       }
     });
+    writeRuns(k, this.k, runs);
+    writeRuns(v, this.v, runs);
   }
 
-  /** Attention of q [B, Sq, Hq, headDim] over sequences ids[0..B), bottom-right aligned (decode, chunked prefill). */
-  attention(ids: readonly number[], q: Tensor, options: KVCacheAttentionOptions = {}): Tensor {
-    return attention(q, this.k, this.v, { ...options, pages: this.pageTable(ids), alignment: 'bottom-right' });
+  /**
+   * Attention of q [B, Sq, Hq, headDim] over sequences ids[0..B), bottom-right aligned (decode, chunked prefill).
+   * With the pools on a device, q is a DeviceTensor on that device and so is the result.
+   */
+  attention<T extends AnyTensor>(ids: readonly number[], q: T, options: KVCacheAttentionOptions = {}): T {
+    return attention<AnyTensor>(q, this.k, this.v, { ...options, pages: this.pageTable(ids), alignment: 'bottom-right' }) as T;
   }
 
-  attentionAsync(ids: readonly number[], q: Tensor, options: KVCacheAttentionOptions = {}): Promise<Tensor> {
-    return attentionAsync(q, this.k, this.v, { ...options, pages: this.pageTable(ids), alignment: 'bottom-right' });
+  attentionAsync<T extends AnyTensor>(ids: readonly number[], q: T, options: KVCacheAttentionOptions = {}): Promise<T> {
+    return attentionAsync<AnyTensor>(q, this.k, this.v, { ...options, pages: this.pageTable(ids), alignment: 'bottom-right' }) as Promise<T>;
+  }
+
+  /** Frees device pools now (idempotent; host pools are left to the garbage collector). */
+  dispose(): void {
+    if (this.k instanceof DeviceTensor) this.k.dispose();
+    if (this.v instanceof DeviceTensor) this.v.dispose();
   }
 
   /** The page table of a batch of sequences, as attention's `pages` option takes it. */
@@ -127,16 +165,39 @@ export class KVCache {
   }
 }
 
-// Copies the heads x headDim values of token (b, s) of src into row `row` of page `page` of the pool.
-function copyRow(src: Tensor, b: number, s: number, pool: Tensor, page: number, row: number): void {
-  const [, , heads, headDim] = pool.shape;
-  const dst = (page * pool.shape[1] + row) * heads * headDim;
+// Writes the runs' tokens of src [B, S, heads, headDim] into their pages of a contiguous pool. A device pool gets
+// them through a staging array in run order and one batched copy (one region per run).
+function writeRuns(src: Tensor, pool: Tensor | DeviceTensor, runs: readonly Run[]): void {
+  const [, pageSize, heads, headDim] = pool.shape;
+  const rowElements = heads * headDim;
+  if (pool instanceof Tensor) {
+    for (const r of runs) {
+      for (let i = 0; i < r.n; i++) copyRow(src, r.b, r.s + i, pool.data, (r.page * pageSize + r.row + i) * rowElements);
+    }
+    return;
+  }
+  const rowBytes = rowElements * dtypeSize(pool.dtype);
+  const tokens = runs.reduce((sum, r) => sum + r.n, 0);
+  const staging = pool.dtype === 'f32' ? new Float32Array(tokens * rowElements) : new Uint16Array(tokens * rowElements);
+  const regions = new Float64Array(runs.length * 3);
+  let staged = 0;
+  runs.forEach((r, i) => {
+    for (let t = 0; t < r.n; t++) copyRow(src, r.b, r.s + t, staging, (staged + t) * rowElements);
+    regions.set([pool.byteOffset + (r.page * pageSize + r.row) * rowBytes, staged * rowBytes, r.n * rowBytes], i * 3);
+    staged += r.n;
+  });
+  copyRegions(pool.buffer, staging, regions);
+}
+
+// Copies the heads x headDim values of token (b, s) of src to dst from element `at` on.
+function copyRow(src: Tensor, b: number, s: number, dst: Tensor['data'], at: number): void {
+  const [, , heads, headDim] = src.shape;
   for (let h = 0; h < heads; h++) {
-    const at = b * src.strides[0] + s * src.strides[1] + h * src.strides[2];
+    const from = b * src.strides[0] + s * src.strides[1] + h * src.strides[2];
     if (src.strides[3] === 1) {
-      pool.data.set(src.data.subarray(at, at + headDim), dst + h * headDim);
+      dst.set(src.data.subarray(from, from + headDim), at + h * headDim);
     } else {
-      for (let d = 0; d < headDim; d++) pool.data[dst + h * headDim + d] = src.data[at + d * src.strides[3]];
+      for (let d = 0; d < headDim; d++) dst[at + h * headDim + d] = src.data[from + d * src.strides[3]];
     }
   }
 }

@@ -2,7 +2,9 @@
 import { loadBinding } from './loader';
 
 export interface NativeTensor {
-  data: ArrayBufferView;
+  /** A host typed array, or device memory from byteOffset on. */
+  data: ArrayBufferView | NativeDeviceBuffer;
+  byteOffset?: number;
   dtype: string;
   shape: readonly number[];
   strides?: readonly number[];
@@ -35,12 +37,53 @@ export interface NativeBuildInfo {
   compiler: string;
 }
 
+/** One allocation of device memory (csrc/napi/device_buffer.h). */
+export interface NativeDeviceBuffer {
+  readonly kind: 'cpu' | 'cuda' | 'rocm';
+  readonly device: number;
+  readonly byteLength: number;
+  readonly disposed: boolean;
+  dispose(): void;
+}
+
+/** Host memory for staging device copies, as an ArrayBuffer (csrc/napi/pinned_buffer.h). */
+export interface NativePinnedBuffer {
+  readonly buffer: ArrayBuffer;
+  readonly byteLength: number;
+  readonly pinned: boolean;
+  readonly external: boolean;
+  readonly disposed: boolean;
+  dispose(): void;
+}
+
+export interface NativeDeviceInfo {
+  kind: 'cpu' | 'cuda' | 'rocm';
+  index: number;
+  name: string;
+  arch: string;
+  memory: number;
+}
+
+export interface NativeGpuStatus {
+  kind: 'cuda' | 'rocm' | null;
+  available: boolean;
+  devices: number;
+  reason: string;
+}
+
 export interface NativeBinding {
   attention(q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor, options?: NativeOptions): void;
   attentionAsync(q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor, options?: NativeOptions): Promise<void>;
   buildInfo(): NativeBuildInfo;
   /** Memory read bandwidth in GB/s: the best of `repeats` passes of `threads` threads summing a `bytes` buffer (benchmarks). */
   measureReadBandwidth(bytes: number, threads: number, repeats: number): number;
+  devices(): NativeDeviceInfo[];
+  gpuStatus(): NativeGpuStatus;
+  DeviceBuffer: new (kind: string, device: number, bytes: number) => NativeDeviceBuffer;
+  PinnedBuffer: new (kind: string, device: number, bytes: number) => NativePinnedBuffer;
+  /** Copies (dstByteOffset, srcByteOffset, bytes) triples between typed arrays and device buffers. */
+  copy(dst: ArrayBufferView | NativeDeviceBuffer, src: ArrayBufferView | NativeDeviceBuffer, regions: Float64Array): void;
+  copyAsync(dst: ArrayBufferView | NativeDeviceBuffer, src: ArrayBufferView | NativeDeviceBuffer, regions: Float64Array): Promise<void>;
 }
 
 let binding: NativeBinding | undefined;

@@ -2,8 +2,13 @@
 #include <napi.h>
 
 #include "gqa/backends.h"
+#include "napi/addon_data.h"
 #include "napi/attention.h"
 #include "napi/bandwidth.h"
+#include "napi/copy.h"
+#include "napi/device_buffer.h"
+#include "napi/devices.h"
+#include "napi/pinned_buffer.h"
 
 namespace gqa_napi {
 namespace {
@@ -34,6 +39,16 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attentionAsync", Napi::Function::New(env, AttentionAsync, "attentionAsync"));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("measureReadBandwidth", Napi::Function::New(env, MeasureReadBandwidth, "measureReadBandwidth"));
+  exports.Set("devices", Napi::Function::New(env, Devices, "devices"));
+  exports.Set("gpuStatus", Napi::Function::New(env, GpuStatus, "gpuStatus"));
+  exports.Set("copy", Napi::Function::New(env, Copy, "copy"));
+  exports.Set("copyAsync", Napi::Function::New(env, CopyAsync, "copyAsync"));
+  auto* data = new AddonData();
+  Napi::Function device_buffer = DeviceBuffer::Define(env);
+  data->device_buffer = Napi::Persistent(device_buffer);
+  env.SetInstanceData(data);
+  exports.Set("DeviceBuffer", device_buffer);
+  exports.Set("PinnedBuffer", PinnedBuffer::Define(env));
   return exports;
 }
 

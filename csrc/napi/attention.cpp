@@ -1,23 +1,40 @@
 #include "napi/attention.h"
 
+#include <cstring>
 #include <exception>
 
 #include "gqa/backends.h"
 #include "napi/convert.h"
+#include "napi/gpu_runtime.h"
 
 namespace gqa_napi {
 namespace {
 
+// The GPU backends: host tensors are copied to the device and back; device tensors are used in place.
+gqa::Error run_gpu(const RunOptions& run, const gqa::AttentionParams& p) {
+  const bool cuda = run.backend == Backend::Cuda;
+  const std::string backend = cuda ? "backend 'cuda'" : "backend 'rocm'";
+  if (gpu_kind() == nullptr || std::strcmp(gpu_kind(), cuda ? "cuda" : "rocm") != 0)
+    return {gqa::Status::BackendUnavailable, backend + ": this build has no " + (cuda ? "CUDA" : "ROCm") + " backend"};
+  std::string why;
+  if (gpu_count(&why) == 0) return {gqa::Status::BackendUnavailable, backend + ": " + why};
+  if (run.place.on_device && !run.place.on_gpu())
+    return {gqa::Status::Unsupported, backend + " cannot read tensors on " + place_name(run.place)};
+  return run.place.on_gpu() ? gpu_attention_device_tensors(run.place.device, p) : gpu_attention_host_tensors(p);
+}
+
 // Runs validated parameters on the chosen backend. Called on the main thread (sync) or a worker thread (async).
 gqa::Error run_backend(const RunOptions& run, const gqa::AttentionParams& p) {
+  if (run.backend == Backend::Cuda || run.backend == Backend::Rocm) return run_gpu(run, p);
+  // The CPU backends read host memory: typed arrays, or buffers on the 'cpu' device.
+  if (run.place.on_gpu())
+    return {gqa::Status::Unsupported, "the CPU backends cannot read tensors on " + place_name(run.place) +
+                                          ": pass backend '" + gpu_kind() + "' (or 'auto')"};
   switch (run.backend) {
     case Backend::Reference: return gqa::reference_attention(p);
     case Backend::ReferenceF32: return gqa::reference_attention(p, gqa::ReferenceMath::F32);
     case Backend::Cpu: return gqa::cpu_attention(p, run.threads);
-    case Backend::Cuda:
-      return {gqa::Status::BackendUnavailable, "backend 'cuda': this build has no CUDA backend"};
-    case Backend::Rocm:
-      return {gqa::Status::BackendUnavailable, "backend 'rocm': this build has no ROCm backend"};
+    default: break;
   }
   return {gqa::Status::Internal, "unknown backend"};
 }
@@ -36,7 +53,8 @@ struct AttentionCall {
   }
 };
 
-// Holds the call's typed arrays alive (a persistent reference owned by the worker) until the Promise settles.
+// Holds the call's typed arrays and device buffers alive (a persistent reference owned by the worker, and shares of
+// their memory in call_.held) until the Promise settles.
 class AttentionWorker : public Napi::AsyncWorker {
  public:
   AttentionWorker(Napi::Env env, Napi::Promise::Deferred deferred)
@@ -44,11 +62,7 @@ class AttentionWorker : public Napi::AsyncWorker {
 
   AttentionCall& call() { return call_; }
 
-  void hold_values() {
-    Napi::Array held = Napi::Array::New(Env(), call_.held.values.size());
-    for (size_t i = 0; i < call_.held.values.size(); ++i) held.Set(uint32_t(i), call_.held.values[i]);
-    held_ = Napi::Persistent(held);
-  }
+  void hold_values() { held_ = hold(Env(), call_.held); }
 
   void Execute() override {
     try {

@@ -2,6 +2,9 @@
 
 #include <cmath>
 
+#include "napi/device_buffer.h"
+#include "napi/pinned_buffer.h"
+
 namespace gqa_napi {
 
 using gqa::Status;
@@ -14,6 +17,12 @@ Napi::Error make_error(Napi::Env env, Status status, const std::string& message)
 
 void throw_error(Napi::Env env, Status status, const std::string& message) {
   throw make_error(env, status, message);
+}
+
+Napi::Reference<Napi::Array> hold(Napi::Env env, const HeldValues& held) {
+  Napi::Array array = Napi::Array::New(env, held.values.size());
+  for (size_t i = 0; i < held.values.size(); ++i) array.Set(uint32_t(i), held.values[i]);
+  return Napi::Persistent(array);
 }
 
 namespace {
@@ -32,6 +41,8 @@ View typed_array_view(Napi::Env env, Napi::Value value, const std::string& name,
   if (buffer.IsDetached()) throw_error(env, Status::BufferTooSmall, name + ": the ArrayBuffer is detached");
   held->values.push_back(value);
   uint8_t* base = static_cast<uint8_t*>(buffer.Data());
+  if (base != nullptr)
+    if (std::shared_ptr<void> block = pinned_block_holding(base)) held->memory.push_back(block);
   return View{base ? base + arr.ByteOffset() : nullptr, arr.ByteLength(), arr.ElementSize()};
 }
 
@@ -68,13 +79,35 @@ gqa::DType dtype_of(Napi::Env env, Napi::Value value, const std::string& name) {
   throw_error(env, Status::InvalidDType, name + ": dtype must be 'f32', 'bf16' or 'f16'");
 }
 
-// A tensor descriptor { data: TypedArray, dtype, shape: number[], strides?: number[] }.
-gqa::TensorArg tensor_arg(Napi::Env env, Napi::Value value, const std::string& name, HeldValues* held) {
+// The memory of a DeviceBuffer from `byte_offset` on: prepare_attention checks the tensor against the allocation.
+View device_view(Napi::Env env, DeviceBuffer* buffer, Napi::Value data, Napi::Value offset, gqa::DType dtype,
+                 const std::string& name, HeldValues* held, Place* place) {
+  std::shared_ptr<DeviceMemory> memory = buffer->memory(env, name + ".data");
+  const int64_t at = (offset.IsUndefined() || offset.IsNull())
+                         ? 0
+                         : integer(env, offset, name + ".byteOffset", Status::InvalidStride, 0, int64_t(1) << 53);
+  if (size_t(at) > memory->bytes())
+    throw_error(env, Status::BufferTooSmall, name + ".byteOffset: " + std::to_string(at) + " is past the end of the " +
+                                                 std::to_string(memory->bytes()) + "-byte device buffer");
+  held->values.push_back(data);
+  held->memory.push_back(memory);
+  *place = memory->place();
+  char* base = static_cast<char*>(memory->data());
+  return View{base ? base + at : nullptr, memory->bytes() - size_t(at), size_t(gqa::dtype_size(dtype))};
+}
+
+// A tensor descriptor { data: TypedArray, dtype, shape: number[], strides?: number[] }, or with data a
+// DeviceBuffer and an optional byteOffset. *place says where its data is.
+gqa::TensorArg tensor_arg(Napi::Env env, Napi::Value value, const std::string& name, HeldValues* held, Place* place) {
   if (!value.IsObject()) throw_error(env, Status::InvalidShape, name + ": expected a tensor");
   Napi::Object obj = value.As<Napi::Object>();
   gqa::TensorArg t;
   t.dtype = dtype_of(env, obj.Get("dtype"), name);
-  View v = typed_array_view(env, obj.Get("data"), name + ".data", held);
+  Napi::Value data = obj.Get("data");
+  *place = Place{};
+  DeviceBuffer* device_buffer = DeviceBuffer::Unwrap(data);
+  View v = device_buffer ? device_view(env, device_buffer, data, obj.Get("byteOffset"), t.dtype, name, held, place)
+                         : typed_array_view(env, data, name + ".data", held);
   if (v.element_size != size_t(gqa::dtype_size(t.dtype)))
     throw_error(env, Status::InvalidDType,
                 name + ": dtype " + gqa::dtype_name(t.dtype) + " needs " +
@@ -142,10 +175,16 @@ Backend backend_of(Napi::Env env, const std::string& s) {
 void unpack_attention_args(const Napi::CallbackInfo& info, gqa::AttentionRequest* req, RunOptions* run,
                            HeldValues* held) {
   Napi::Env env = info.Env();
-  req->q = tensor_arg(env, info[0], "q", held);
-  req->k = tensor_arg(env, info[1], "k", held);
-  req->v = tensor_arg(env, info[2], "v", held);
-  req->out = tensor_arg(env, info[3], "out", held);
+  Place k_place, v_place, out_place;
+  req->q = tensor_arg(env, info[0], "q", held, &run->place);
+  req->k = tensor_arg(env, info[1], "k", held, &k_place);
+  req->v = tensor_arg(env, info[2], "v", held, &v_place);
+  req->out = tensor_arg(env, info[3], "out", held, &out_place);
+  const std::pair<const char*, Place> others[] = {{"k", k_place}, {"v", v_place}, {"out", out_place}};
+  for (const auto& [name, place] : others)
+    if (place != run->place)
+      throw_error(env, Status::Unsupported, std::string(name) + ": on " + place_name(place) + " but q is on " +
+                                                place_name(run->place) + " (q, k, v and out must be in one place)");
 
   Napi::Object options = info[4].IsObject() ? info[4].As<Napi::Object>() : Napi::Object::New(env);
   if (!info[4].IsUndefined() && !info[4].IsNull() && !info[4].IsObject())

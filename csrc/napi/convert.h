@@ -3,10 +3,12 @@
 #pragma once
 #include <napi.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "gqa/request.h"
+#include "napi/device_memory.h"
 
 namespace gqa_napi {
 
@@ -21,14 +23,21 @@ enum class Backend { Reference, ReferenceF32, Cpu, Cuda, Rocm };
 struct RunOptions {
   Backend backend = Backend::Cpu;
   int threads = 0;  // 0: all cores
+  Place place;      // where q, k, v and out are (all in one place)
 };
 
-// The JS values a call reads or writes: they are held (persistent references) until an async call settles.
+// The JS values a call reads or writes, and shares of the device or pinned memory behind them: held until an
+// async call settles, so neither garbage collection nor dispose() frees memory under a call in flight.
 struct HeldValues {
   std::vector<Napi::Value> values;
+  std::vector<std::shared_ptr<void>> memory;
 };
 
-// Fills req and run from (q, k, v, out, options). Collects every typed array touched into held.
+// A persistent array of held.values, for an async worker to own until it settles.
+Napi::Reference<Napi::Array> hold(Napi::Env env, const HeldValues& held);
+
+// Fills req and run from (q, k, v, out, options). Collects every typed array and device buffer touched into held.
+// A tensor's data is a TypedArray (host) or a DeviceBuffer with a byteOffset; q, k, v and out must share a place.
 void unpack_attention_args(const Napi::CallbackInfo& info, gqa::AttentionRequest* req, RunOptions* run,
                            HeldValues* held);
 

@@ -1,0 +1,135 @@
+#include "napi/copy.h"
+
+#include <cmath>
+#include <exception>
+#include <vector>
+
+#include "napi/convert.h"
+#include "napi/device_buffer.h"
+#include "napi/pinned_buffer.h"
+
+namespace gqa_napi {
+namespace {
+
+using gqa::Status;
+
+struct Endpoint {
+  Place place;
+  void* data = nullptr;
+  size_t bytes = 0;
+};
+
+// A DeviceBuffer or a host TypedArray, with the shares and JS values that keep it alive.
+Endpoint endpoint_arg(Napi::Env env, Napi::Value value, const std::string& name, HeldValues* held) {
+  Endpoint end;
+  held->values.push_back(value);
+  if (DeviceBuffer* buffer = DeviceBuffer::Unwrap(value)) {
+    std::shared_ptr<DeviceMemory> memory = buffer->memory(env, name);
+    end.place = memory->place();
+    end.data = memory->data();
+    end.bytes = memory->bytes();
+    held->memory.push_back(memory);
+    return end;
+  }
+  if (!value.IsTypedArray()) throw_error(env, Status::InvalidDType, name + ": expected a DeviceBuffer or a TypedArray");
+  Napi::TypedArray array = value.As<Napi::TypedArray>();
+  Napi::ArrayBuffer buffer = array.ArrayBuffer();
+  if (buffer.IsDetached()) throw_error(env, Status::BufferTooSmall, name + ": the ArrayBuffer is detached");
+  end.data = static_cast<char*>(buffer.Data()) + array.ByteOffset();
+  end.bytes = array.ByteLength();
+  if (std::shared_ptr<void> block = pinned_block_holding(end.data)) held->memory.push_back(block);
+  return end;
+}
+
+struct CopyCall {
+  Endpoint dst, src;
+  std::vector<CopyRegion> regions;
+  HeldValues held;
+
+  void prepare(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    dst = endpoint_arg(env, info[0], "dst", &held);
+    src = endpoint_arg(env, info[1], "src", &held);
+    if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      throw_error(env, Status::InvalidOption, "regions: expected a Float64Array of (dst offset, src offset, bytes) triples");
+    Napi::Float64Array triples = info[2].As<Napi::Float64Array>();
+    if (triples.ElementLength() % 3 != 0)
+      throw_error(env, Status::InvalidOption, "regions: length " + std::to_string(triples.ElementLength()) +
+                                                  " is not a multiple of 3");
+    for (size_t i = 0; i < triples.ElementLength(); i += 3) {
+      const std::string at = "regions[" + std::to_string(i / 3) + "]";
+      for (size_t j = 0; j < 3; ++j) {
+        const double x = triples[i + j];
+        if (!(x >= 0) || x != std::floor(x) || x > 9007199254740991.0)
+          throw_error(env, Status::InvalidOption, at + ": offsets and sizes must be integers >= 0");
+      }
+      const CopyRegion r{size_t(triples[i]), size_t(triples[i + 1]), size_t(triples[i + 2])};
+      if (r.dst_offset > dst.bytes || r.bytes > dst.bytes - r.dst_offset)
+        throw_error(env, Status::BufferTooSmall, at + ": " + std::to_string(r.bytes) + " bytes at " +
+                                                     std::to_string(r.dst_offset) + " overrun dst (" +
+                                                     std::to_string(dst.bytes) + " bytes)");
+      if (r.src_offset > src.bytes || r.bytes > src.bytes - r.src_offset)
+        throw_error(env, Status::BufferTooSmall, at + ": " + std::to_string(r.bytes) + " bytes at " +
+                                                     std::to_string(r.src_offset) + " overrun src (" +
+                                                     std::to_string(src.bytes) + " bytes)");
+      if (r.bytes > 0) regions.push_back(r);
+    }
+  }
+
+  gqa::Error run() const { return copy_regions(dst.place, dst.data, src.place, src.data, regions); }
+};
+
+class CopyWorker : public Napi::AsyncWorker {
+ public:
+  CopyWorker(Napi::Env env, Napi::Promise::Deferred deferred)
+      : Napi::AsyncWorker(env, "node-gqa:copy"), deferred_(deferred) {}
+  CopyCall& call() { return call_; }
+  void hold_values() { held_ = hold(Env(), call_.held); }
+
+  void Execute() override {
+    try {
+      error_ = call_.run();
+    } catch (const std::exception& e) {
+      error_ = {Status::Internal, std::string("copy: ") + e.what()};
+    }
+  }
+  void OnOK() override {
+    if (error_.ok()) deferred_.Resolve(Env().Undefined());
+    else deferred_.Reject(make_error(Env(), error_.status, "copy: " + error_.message).Value());
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::Reference<Napi::Array> held_;
+  CopyCall call_;
+  gqa::Error error_;
+};
+
+}  // namespace
+
+Napi::Value Copy(const Napi::CallbackInfo& info) {
+  CopyCall call;
+  call.prepare(info);
+  gqa::Error e = call.run();
+  if (!e.ok()) throw_error(info.Env(), e.status, "copy: " + e.message);
+  return info.Env().Undefined();
+}
+
+Napi::Value CopyAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+  auto* worker = new CopyWorker(env, deferred);
+  try {
+    worker->call().prepare(info);
+  } catch (const Napi::Error& e) {
+    delete worker;
+    deferred.Reject(e.Value());
+    return deferred.Promise();
+  }
+  worker->hold_values();
+  worker->Queue();
+  return deferred.Promise();
+}
+
+}  // namespace gqa_napi
