@@ -14,7 +14,10 @@ function cpuOnlyBinary(): string | null {
   const candidates = [prebuildFolder(ROOT, 'cpu'), path.join(ROOT, 'build', 'Release')]
     .filter((dir) => fs.existsSync(dir))
     .flatMap((dir) => fs.readdirSync(dir).filter((name) => name.endsWith('.node')).map((name) => path.join(dir, name)));
-  return candidates.find((file) => probeBinary(file).gpu === null && probeBinary(file).loaded) ?? null;
+  return candidates.find((file) => {
+    const probe = probeBinary(file);
+    return probe.loaded && probe.gpu === null;
+  }) ?? null;
 }
 
 const cpuBinary = cpuOnlyBinary();
