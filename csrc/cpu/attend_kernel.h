@@ -252,19 +252,21 @@ void attend_tile(const AttentionParams& p, const WorkItem& it, const Workspace& 
       }
     }
   }
-  // Online softmax along the keys, W rows at a time.
+  // Online softmax along the keys, W rows at a time. The sum l is the output column that V all ones would give,
+  // rounding for rounding: rescaled by the same multiply as the output rows, then each key's weight added in key
+  // order, as the P @ V product's fma(p, 1, acc) adds it. So V = 1 gives exactly l / l = 1.
   for (int64_t r = 0; r < r_cols; r += W) {
     const typename V::reg m_old = V::load(ws.m + r);
     typename V::reg m_new = m_old;
     for (int64_t c = 0; c < n; ++c) m_new = V::max(m_new, V::load(ws.p + c * ldr + r));
-    typename V::reg sum = V::zero();
+    const typename V::reg alpha = V::exp(V::sub(m_old, m_new));
+    typename V::reg l = V::mul(V::load(ws.l + r), alpha);
     for (int64_t c = 0; c < n; ++c) {
       const typename V::reg e = V::exp(V::sub(V::load(ws.p + c * ldr + r), m_new));
       V::store(ws.p + c * ldr + r, e);
-      sum = V::add(sum, e);
+      l = V::add(l, e);
     }
-    const typename V::reg alpha = V::exp(V::sub(m_old, m_new));
-    V::store(ws.l + r, V::fma(V::load(ws.l + r), alpha, sum));
+    V::store(ws.l + r, l);
     V::store(ws.m + r, m_new);
     V::store(ws.alpha + r, alpha);
   }

@@ -129,7 +129,7 @@ void split_range(const Block& blk, int64_t splits, int64_t s, int64_t* begin, in
 // Per-thread scratch: a workspace per block of a set, for blocks of up to max_rows rows.
 struct Scratch {
   std::unique_ptr<float[]> storage;  // left uninitialised: the kernel sets everything it reads
-  std::vector<float> merged;         // one output row being merged from splits
+  std::vector<float> merged;         // one output row and its sum l, being merged from splits
   std::vector<Workspace> ws;
   std::vector<WorkItem> items;
   Scratch(int64_t set_size, int64_t max_rows, int64_t head_dim) : ws(size_t(set_size)), items(size_t(set_size)) {
@@ -139,7 +139,7 @@ struct Scratch {
     int64_t total = 0;
     for (int64_t n : sizes) total += n;
     storage.reset(new float[size_t(total * set_size)]);
-    merged.resize(size_t(ldd));
+    merged.resize(size_t(head_dim + 1));
     float* at = storage.get();
     for (Workspace& w : ws) {
       float** slots[8] = {&w.q, &w.k, &w.v, &w.p, &w.o, &w.m, &w.l, &w.alpha};
@@ -151,24 +151,24 @@ struct Scratch {
   }
 };
 
-// Results of the splits of every block, kept until a block's last split merges them.
+// Results of the splits of every block, kept until a block's last split merges them. A row holds the head_dim
+// unnormalised outputs followed by the row's sum l, so that the merge combines l with the very operations that
+// combine each output (V all ones then still gives exactly 1).
 struct Partials {
-  int64_t row_stride = 0, rows_per_item = 0;  // floats per output row, rows per item
-  std::vector<float> o, m, l;
+  int64_t row_stride = 0, rows_per_item = 0;  // floats per row (head_dim + 1), rows per item
+  std::vector<float> o, m;
   std::unique_ptr<std::atomic<int64_t>[]> finished;  // splits done, per block
 
   Partials(const Plan& plan, int64_t head_dim)
-      : row_stride(pad_up(head_dim)), rows_per_item(plan.max_rows) {
+      : row_stride(head_dim + 1), rows_per_item(plan.max_rows) {
     const size_t items = plan.blocks.size() * size_t(plan.splits);
     o.resize(items * size_t(rows_per_item * row_stride));
     m.resize(items * size_t(rows_per_item));
-    l.resize(items * size_t(rows_per_item));
     finished.reset(new std::atomic<int64_t>[plan.blocks.size()]);
     for (size_t b = 0; b < plan.blocks.size(); ++b) finished[b].store(0);
   }
   float* o_of(int64_t item) { return o.data() + item * rows_per_item * row_stride; }
   float* m_of(int64_t item) { return m.data() + item * rows_per_item; }
-  float* l_of(int64_t item) { return l.data() + item * rows_per_item; }
 };
 
 // Writes a block's rows, or files them as one split's partial result and merges the block once all its splits are in.
@@ -182,23 +182,25 @@ void finish_block(const AttentionParams& p, const Plan& plan, int64_t block_inde
     for (int64_t r = 0; r < blk.rows; ++r) write_row(p, blk.batch, heads[r], pos[r], ws.o + r * ldd, ws.m[r], ws.l[r]);
     return;
   }
-  const int64_t first = block_index * splits;
-  std::copy(ws.o, ws.o + blk.rows * ldd, partials->o_of(first + split));
+  const int64_t first = block_index * splits, row_stride = partials->row_stride;
+  float* own = partials->o_of(first + split);
+  for (int64_t r = 0; r < blk.rows; ++r) {
+    std::copy(ws.o + r * ldd, ws.o + r * ldd + D, own + r * row_stride);
+    own[r * row_stride + D] = ws.l[r];
+  }
   std::copy(ws.m, ws.m + blk.rows, partials->m_of(first + split));
-  std::copy(ws.l, ws.l + blk.rows, partials->l_of(first + split));
   // The thread finishing a block's last split merges all of them, in split order.
   if (partials->finished[block_index].fetch_add(1, std::memory_order_acq_rel) != splits - 1) return;
   for (int64_t r = 0; r < blk.rows; ++r) {
-    float m = -FLT_MAX, l = 0.f;
+    float m = -FLT_MAX;
     for (int64_t t = 0; t < splits; ++t) m = std::max(m, partials->m_of(first + t)[r]);
     std::fill(merged.begin(), merged.end(), 0.f);
     for (int64_t t = 0; t < splits; ++t) {
       const float w = std::exp(partials->m_of(first + t)[r] - m);
-      l += w * partials->l_of(first + t)[r];
-      const float* o = partials->o_of(first + t) + r * ldd;
-      for (int64_t d = 0; d < D; ++d) merged[size_t(d)] += w * o[d];
+      const float* o = partials->o_of(first + t) + r * row_stride;
+      for (int64_t d = 0; d <= D; ++d) merged[size_t(d)] += w * o[d];  // outputs, then l at d = D
     }
-    write_row(p, blk.batch, heads[r], pos[r], merged.data(), m, l);
+    write_row(p, blk.batch, heads[r], pos[r], merged.data(), m, merged[size_t(D)]);
   }
 }
 

@@ -1,0 +1,126 @@
+// The fast CPU backend against the float64 reference across a matrix of head layouts, masks, lengths, dtypes and
+// layouts, with the parity check's tolerance method (DESIGN.md); V all ones gives exactly 1; two runs give the same
+// bits. Outputs are poisoned (NaN) before each run so an unwritten element shows.
+import { AttentionOptions, DType, Tensor, attention } from '../lib';
+import { errorStats, sameBits, values } from '../scripts/parity/metrics';
+import { check, lseBounds, outBounds } from '../scripts/parity/tolerance';
+import { randomFloat32, rng } from './helpers/random';
+
+interface Case {
+  name: string;
+  B: number; Sq: number; Skv: number; Hq: number; Hkv: number; D: number;
+  options?: AttentionOptions;
+  bhsd?: boolean;
+  /** Packed varlen lengths per sequence [q, kv]. */
+  varlen?: [number, number][];
+}
+
+const heads: [string, number, number][] = [['MHA', 4, 4], ['MQA', 6, 1], ['GQA 2', 4, 2], ['GQA 3', 6, 2], ['GQA 4', 8, 2], ['GQA 5', 5, 1], ['GQA 7', 14, 2], ['GQA 8', 8, 1]];
+const masks: [string, AttentionOptions][] = [
+  ['none', {}],
+  ['causal top-left', { causal: 'top-left' }],
+  ['causal bottom-right', { causal: 'bottom-right' }],
+  ['window', { window: [19, 5] }],
+  ['window + causal bottom-right', { causal: 'bottom-right', window: [33, 0] }],
+  ['softcap + sinks', { softcap: 2, sinks: new Float32Array(14).map((_, i) => (i % 3) - 1) }],
+  ['everything', { causal: 'bottom-right', window: [40, 0], softcap: 5, sinks: new Float32Array(14).fill(0.25), scale: 0.2 }],
+];
+
+function sinksFor(o: AttentionOptions, hq: number): AttentionOptions {
+  return o.sinks ? { ...o, sinks: o.sinks.subarray(0, hq) } : o;
+}
+
+const cases: Case[] = [];
+// Head layouts x masks, ragged lengths (not multiples of any tile), f32 and bf16.
+for (const [hname, Hq, Hkv] of heads) {
+  for (const [mname, options] of masks) {
+    cases.push({ name: `${hname} ${mname} prefill`, B: 2, Sq: 37, Skv: 83, Hq, Hkv, D: 64, options: sinksFor(options, Hq) });
+  }
+  cases.push({ name: `${hname} decode`, B: 3, Sq: 1, Skv: 301, Hq, Hkv, D: 128, options: { causal: 'bottom-right' } });
+}
+cases.push(
+  { name: 'uneven head map', B: 1, Sq: 29, Skv: 71, Hq: 7, Hkv: 3, D: 64, options: { headMap: new Int32Array([2, 0, 0, 2, 2, 2, 1]), causal: 'bottom-right' } },
+  { name: 'uneven head map decode', B: 2, Sq: 1, Skv: 257, Hq: 5, Hkv: 4, D: 128, options: { headMap: new Int32Array([3, 3, 3, 0, 1]) } },
+  { name: 'Sq > Skv bottom-right (fully masked rows)', B: 1, Sq: 50, Skv: 20, Hq: 4, Hkv: 2, D: 32, options: { causal: 'bottom-right' } },
+  { name: 'BHSD strided views', B: 2, Sq: 33, Skv: 65, Hq: 8, Hkv: 2, D: 64, bhsd: true, options: { causal: true } },
+  { name: 'varlen', B: 3, Sq: 0, Skv: 0, Hq: 8, Hkv: 2, D: 64, varlen: [[5, 40], [0, 9], [31, 31]], options: { causal: 'bottom-right' } },
+  { name: 'long decode split across threads', B: 1, Sq: 1, Skv: 2047, Hq: 8, Hkv: 2, D: 128, options: { causal: 'bottom-right' } },
+  { name: 'chunked prefill', B: 1, Sq: 16, Skv: 700, Hq: 4, Hkv: 1, D: 128, options: { causal: 'bottom-right', window: [300, 0] } },
+);
+for (const D of [8, 16, 80, 136, 256, 512]) cases.push({ name: `head dim ${D}`, B: 1, Sq: 9, Skv: 21, Hq: 4, Hkv: 2, D, options: { causal: true } });
+
+const dtypes: DType[] = ['f32', 'bf16', 'f16'];
+
+function inputs(c: Case, dtype: DType, seed: number, vOnes = false) {
+  const next = rng(seed);
+  const totalQ = c.varlen ? c.varlen.reduce((s, [q]) => s + q, 0) : 0;
+  const totalKv = c.varlen ? c.varlen.reduce((s, [, k]) => s + k, 0) : 0;
+  const make = (S: number, H: number, total: number, ones = false) => {
+    const n = c.varlen ? total * H * c.D : c.B * S * H * c.D;
+    const data = ones ? new Float32Array(n).fill(1) : randomFloat32(n, next);
+    if (c.varlen) return Tensor.fromFloat32(data, dtype, [total, H, c.D]);
+    if (!c.bhsd) return Tensor.fromFloat32(data, dtype, [c.B, S, H, c.D]);
+    return Tensor.fromFloat32(data, dtype, [c.B, H, S, c.D]).transpose(1, 2);
+  };
+  const options: AttentionOptions = { ...c.options };
+  if (c.varlen) {
+    options.cuSeqlensQ = Int32Array.from([0, ...c.varlen.map(([q]) => q)].map((_, i, a) => a.slice(0, i + 1).reduce((x, y) => x + y, 0)));
+    options.cuSeqlensKv = Int32Array.from([0, ...c.varlen.map(([, k]) => k)].map((_, i, a) => a.slice(0, i + 1).reduce((x, y) => x + y, 0)));
+  }
+  return { q: make(c.Sq, c.Hq, totalQ), k: make(c.Skv, c.Hkv, totalKv), v: make(c.Skv, c.Hkv, totalKv, vOnes), options };
+}
+
+function poisoned(q: Tensor, dtype: DType): Tensor {
+  const out = Tensor.zeros(dtype, q.shape);
+  (out.data as Float32Array | Uint16Array).fill(dtype === 'f32' ? NaN : 0x7fc0);
+  return out;
+}
+
+function run(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions, backend: 'cpu' | 'reference' | 'reference-f32', dtype: DType) {
+  const lse = new Float32Array(q.size / q.shape[q.shape.length - 1]).fill(NaN);
+  const r = attention(q, k, v, { ...options, backend: backend as 'cpu', out: poisoned(q, dtype), lse });
+  return { out: r.out, lse: r.lse };
+}
+
+describe.each(dtypes)('cpu backend vs float64 reference, %s', (dtype) => {
+  test.each(cases)('$name', (c) => {
+    const { q, k, v, options } = inputs(c, dtype, 77);
+    const golden = run(q, k, v, options, 'reference', 'f32');
+    const lpRef = run(q, k, v, options, 'reference-f32', dtype);
+    const first = run(q, k, v, options, 'cpu', dtype);
+    const second = run(q, k, v, options, 'cpu', dtype);
+    const g = values(golden.out);
+    const gl = golden.lse.data as Float32Array;
+    const reasons = [
+      ...check('out', errorStats(values(first.out), g), outBounds(dtype, errorStats(values(lpRef.out), g))),
+      ...check('lse', errorStats(first.lse.data as Float32Array, gl), lseBounds(errorStats(lpRef.lse.data as Float32Array, gl))),
+    ];
+    expect(reasons).toEqual([]);
+    expect(sameBits(first.out, second.out) && sameBits(first.lse, second.lse)).toBe(true);
+
+    // V all ones: every row with an allowed key (finite golden LSE) is exactly 1; the others exactly 0. (A sink
+    // takes its share of the denominator, so rows then sum to less than 1.)
+    if (options.sinks) return;
+    const ones = inputs(c, dtype, 77, true);
+    const o = values(run(ones.q, ones.k, ones.v, ones.options, 'cpu', dtype).out);
+    const rows = o.length / c.D;
+    const rowLse = (r: number) => {
+      // out rows are [token, head]; LSE is [B, Hq, Sq] (varlen: [Hq, total]).
+      const h = r % c.Hq, t = Math.floor(r / c.Hq);
+      return c.varlen ? gl[h * (rows / c.Hq) + t] : gl[(Math.floor(t / c.Sq) * c.Hq + h) * c.Sq + (t % c.Sq)];
+    };
+    for (let r = 0; r < rows; r++) {
+      const want = Number.isFinite(rowLse(r)) ? 1 : 0;
+      for (let d = 0; d < c.D; d++) if (o[r * c.D + d] !== want) throw new Error(`V=1: row ${r} element ${d} is ${o[r * c.D + d]}, expected ${want}`);
+    }
+  });
+});
+
+test('thread count does not change the bits', () => {
+  const c = cases.find((x) => x.name === 'long decode split across threads') as Case;
+  const { q, k, v, options } = inputs(c, 'bf16', 5);
+  const one = attention(q, k, v, { ...options, threads: 1, returnLse: true });
+  const two = attention(q, k, v, { ...options, threads: 2, returnLse: true });
+  const many = attention(q, k, v, { ...options, threads: 7, returnLse: true });
+  expect(sameBits(one.out, two.out) && sameBits(one.out, many.out) && sameBits(one.lse, many.lse)).toBe(true);
+});
