@@ -25,12 +25,12 @@ Place device_place_arg(const Napi::CallbackInfo& info, size_t first, std::string
   const double d = index.IsNumber() ? index.As<Napi::Number>().DoubleValue() : -1;
   if (!(d >= 0) || d != std::floor(d) || d > 1e6) throw_error(env, Status::InvalidOption, "device: expected an index >= 0");
   place.device = int(d);
-  const int count = place.kind == DeviceKind::Cpu ? 1 : [&] {
+  int count = 1;  // the 'cpu' device
+  if (place.kind == DeviceKind::Gpu) {
     std::string why;
-    const int n = gpu_count(&why);
-    if (n == 0) throw_error(env, Status::BackendUnavailable, *kind_name + ": " + why);
-    return n;
-  }();
+    count = gpu_count(&why);
+    if (count == 0) throw_error(env, Status::BackendUnavailable, *kind_name + ": " + why);
+  }
   if (place.device >= count)
     throw_error(env, Status::InvalidOption, "device: " + *kind_name + ":" + std::to_string(place.device) +
                                                 " does not exist (" + std::to_string(count) + " device(s))");
