@@ -126,22 +126,17 @@ inline void load_row(const void* base, DType t, int64_t offset, int64_t stride, 
 }
 
 // Key rows of one head are strided (by Hkv * D, or scattered over pages), which the hardware prefetcher follows
-// poorly. Converted rows are prefetched kPrefetchAhead keys ahead; rows read in place (decode) one step ahead (the
-// next item's tile), in groups of kPrefetchGroup keys spread over the current tile's work rather than in one burst. Into L2: a tile
-// of K and V rows (64 KiB at D = 128) does not fit L1.
-constexpr int64_t kPrefetchAhead = 8, kPrefetchGroup = 8;
+// poorly: rows are prefetched kPrefetchAhead keys ahead of their use, into all cache levels.
+constexpr int64_t kPrefetchAhead = 8;
 
-// Prefetches the K and V rows of keys [begin, end) of the item's KV head, clipped to the item's keys.
-inline void prefetch_keys(const AttentionParams& p, const WorkItem& it, int64_t begin, int64_t end) {
+// Prefetches key j's row of the item's KV head in the K or V tensor `base` (with its strides), if the item visits j.
+inline void prefetch_row(const AttentionParams& p, const void* base, const int64_t stride[4], const WorkItem& it,
+                         int64_t j) {
+  if (j >= it.key_end) return;
   const int64_t size = dtype_size(p.dtype);
-  const int64_t k_bytes = ((p.head_dim - 1) * p.k_stride[3] + 1) * size;
-  const int64_t v_bytes = ((p.head_dim - 1) * p.v_stride[3] + 1) * size;
-  for (int64_t j = begin; j < std::min(end, it.key_end); ++j) {
-    const char* k = static_cast<const char*>(p.k) + (p.kv_row(p.k_stride, it.batch, j) + it.kv_head * p.k_stride[2]) * size;
-    const char* v = static_cast<const char*>(p.v) + (p.kv_row(p.v_stride, it.batch, j) + it.kv_head * p.v_stride[2]) * size;
-    for (int64_t at = 0; at < k_bytes; at += 64) __builtin_prefetch(k + at, 0, 2);
-    for (int64_t at = 0; at < v_bytes; at += 64) __builtin_prefetch(v + at, 0, 2);
-  }
+  const char* row = static_cast<const char*>(base) + (p.kv_row(stride, it.batch, j) + it.kv_head * stride[2]) * size;
+  const int64_t bytes = ((p.head_dim - 1) * stride[3] + 1) * size;
+  for (int64_t at = 0; at < bytes; at += 64) __builtin_prefetch(row + at, 0, 3);
 }
 
 // Sizes of one item's scratch layout (work_item.h).
@@ -191,48 +186,39 @@ void start_item(const AttentionParams& p, const WorkItem& it, const Workspace& w
   }
 }
 
-// Keys [t0, t0 + kKvTile) of the item's range: scores, online softmax, output update. Rows read in place are
-// prefetched for the step that follows: keys [next_t0, next_t0 + kKvTile) of item `next`.
+// K/V rows are read in place when they already are f32 vectors at one fixed stride (no pages, contiguous head dim
+// a whole number of vectors long); else they are converted into the workspace.
 template <class V>
-void attend_tile(const AttentionParams& p, const WorkItem& it, const Workspace& ws, int64_t t0,
-                 const WorkItem& next, int64_t next_t0) {
+bool rows_in_place(const AttentionParams& p) {
+  return p.dtype == DType::F32 && p.k_stride[3] == 1 && p.v_stride[3] == 1 && !p.page_table &&
+         p.head_dim % V::width == 0;
+}
+
+// Address of key j's row of the item's KV head, when rows are read in place.
+inline const float* row_in_place(const AttentionParams& p, const void* base, const int64_t stride[4],
+                                 const WorkItem& it, int64_t j) {
+  return static_cast<const float*>(base) + p.kv_row(stride, it.batch, j) + it.kv_head * stride[2];
+}
+
+// Converts key j's K and V rows into slot c of the workspace's tile.
+template <class V>
+void convert_key(const AttentionParams& p, const WorkItem& it, const Workspace& ws, int64_t j, int64_t c) {
+  const int64_t D = p.head_dim, ldd = pad_up(D);
+  load_row<V>(p.k, p.dtype, p.kv_row(p.k_stride, it.batch, j) + it.kv_head * p.k_stride[2], p.k_stride[3], D,
+              ws.k + c * ldd);
+  load_row<V>(p.v, p.dtype, p.kv_row(p.v_stride, it.batch, j) + it.kv_head * p.v_stride[2], p.v_stride[3], D,
+              ws.v + c * ldd);
+}
+
+// Turns the raw dot products of keys [t0, t0 + n) in ws.p into probabilities: scale, softcap, mask, then the online
+// softmax step (running max and sum, output rows rescaled). ws.alpha keeps each row's rescale factor.
+template <class V>
+void softmax_tile(const AttentionParams& p, const WorkItem& it, const Workspace& ws, int64_t t0, int64_t n) {
   constexpr int W = V::width;
   const ItemShape<V> sh(p, it);
-  const int64_t D = sh.D, R = sh.R, ldr = sh.ldr, ldd = sh.ldd, r_cols = sh.r_cols, d_cols = sh.d_cols;
-  const bool by_rows = sh.by_rows;
-  const int64_t k_head = it.kv_head * p.k_stride[2], v_head = it.kv_head * p.v_stride[2];
-  // f32 rows, contiguous, at one stride (no pages), a whole number of vectors long: no conversion needed.
-  const bool direct = p.dtype == DType::F32 && p.k_stride[3] == 1 && p.v_stride[3] == 1 && !p.page_table &&
-                      D % W == 0;
+  const int64_t R = sh.R, ldr = sh.ldr, ldd = sh.ldd, r_cols = sh.r_cols, d_cols = sh.d_cols;
   const float scale = p.scale, softcap = p.softcap;
   const float neg_inf = -std::numeric_limits<float>::infinity();
-  const int64_t n = std::min(kKvTile, it.key_end - t0);
-  // Rows of this tile: straight from the caller's memory when they already are f32 vectors at a fixed stride,
-  // else converted into the workspace.
-  const float* k_tile = ws.k;
-  const float* v_tile = ws.v;
-  int64_t ldk = ldd, ldv = ldd;
-  if (direct) {
-    k_tile = static_cast<const float*>(p.k) + p.kv_row(p.k_stride, it.batch, t0) + k_head;
-    v_tile = static_cast<const float*>(p.v) + p.kv_row(p.v_stride, it.batch, t0) + v_head;
-    ldk = p.k_stride[1];
-    ldv = p.v_stride[1];
-  } else {
-    for (int64_t c = 0; c < n; ++c) {
-      prefetch_keys(p, it, t0 + c + kPrefetchAhead, t0 + c + kPrefetchAhead + 1);
-      load_row<V>(p.k, p.dtype, p.kv_row(p.k_stride, it.batch, t0 + c) + k_head, p.k_stride[3], D, ws.k + c * ldd);
-      load_row<V>(p.v, p.dtype, p.kv_row(p.v_stride, it.batch, t0 + c) + v_head, p.v_stride[3], D, ws.v + c * ldd);
-    }
-  }
-
-  // Scores P^T[c][r] = scale * K[c] . Q[r], softcapped.
-  if (by_rows) {
-    for (int64_t c = 0; c < n; c += kPrefetchGroup) {
-      if (direct) prefetch_keys(p, next, next_t0 + c, next_t0 + c + kPrefetchGroup);
-      scores_by_rows<V>(std::min(kPrefetchGroup, n - c), R, d_cols, k_tile + c * ldk, ldk, ws.q, ldd, ws.p + c * ldr,
-                        ldr);
-    }
-  } else gemm<V, false>(n, r_cols, D, k_tile, ldk, 1, ws.q, ldr, ws.p, ldr);
   for (int64_t c = 0; c < n; ++c) {
     float* s = ws.p + c * ldr;
     for (int64_t r = 0; r < r_cols; r += W) V::store(s + r, V::mul(V::load(s + r), V::set1(scale)));
@@ -254,7 +240,7 @@ void attend_tile(const AttentionParams& p, const WorkItem& it, const Workspace& 
   }
   // Online softmax along the keys, W rows at a time. The sum l is the output column that V all ones would give,
   // rounding for rounding: rescaled by the same multiply as the output rows, then each key's weight added in key
-  // order, as the P @ V product's fma(p, 1, acc) adds it. So V = 1 gives exactly l / l = 1.
+  // order, as the P @ V accumulation's fma(p, 1, acc) adds it. So V = 1 gives exactly l / l = 1.
   for (int64_t r = 0; r < r_cols; r += W) {
     const typename V::reg m_old = V::load(ws.m + r);
     typename V::reg m_new = m_old;
@@ -276,20 +262,109 @@ void attend_tile(const AttentionParams& p, const WorkItem& it, const Workspace& 
     float* o = ws.o + r * ldd;
     for (int64_t d = 0; d < d_cols; d += W) V::store(o + d, V::mul(V::load(o + d), alpha));
   }
-  // O[r] += sum_c P^T[c][r] V[c].
+}
+
+// Keys [t0, t0 + kKvTile) of one item: scores (by the transposed product, or by dot products for few rows), online
+// softmax, output update by the register-blocked product, which adds the keys to each output in key order.
+template <class V>
+void attend_tile(const AttentionParams& p, const WorkItem& it, const Workspace& ws, int64_t t0) {
+  const ItemShape<V> sh(p, it);
+  const int64_t D = sh.D, R = sh.R, ldr = sh.ldr, ldd = sh.ldd, r_cols = sh.r_cols, d_cols = sh.d_cols;
+  const int64_t n = std::min(kKvTile, it.key_end - t0);
+  const float* k_tile = ws.k;
+  const float* v_tile = ws.v;
+  int64_t ldk = ldd, ldv = ldd;
+  if (rows_in_place<V>(p)) {
+    k_tile = row_in_place(p, p.k, p.k_stride, it, t0);
+    v_tile = row_in_place(p, p.v, p.v_stride, it, t0);
+    ldk = p.k_stride[1];
+    ldv = p.v_stride[1];
+  } else {
+    for (int64_t c = 0; c < n; ++c) {
+      prefetch_row(p, p.k, p.k_stride, it, t0 + c + kPrefetchAhead);
+      prefetch_row(p, p.v, p.v_stride, it, t0 + c + kPrefetchAhead);
+      convert_key<V>(p, it, ws, t0 + c, c);
+    }
+  }
+  if (sh.by_rows) scores_by_rows<V>(n, R, d_cols, k_tile, ldk, ws.q, ldd, ws.p, ldr);
+  else gemm<V, false>(n, r_cols, D, k_tile, ldk, 1, ws.q, ldr, ws.p, ldr);
+  softmax_tile<V>(p, it, ws, t0, n);
   gemm<V, true>(R, d_cols, n, ws.p, 1, ldr, v_tile, ldv, ws.o, ldd);
 }
 
-// Runs items that share one key range tile by tile, every item on each tile before the next tile: items of
-// different KV heads at the same keys then read neighbouring memory (one page per key in [B, S, Hkv, D]) together.
+// o[r] = fma(w1[r], v1, fma(w0[r], v0, o[r])) for R rows (keys in order), or only the first step when v1 is null.
+template <class V>
+void add_weighted_keys(int64_t R, int64_t d_cols, const float* w0, const float* v0, const float* w1,
+                       const float* v1, float* o, int64_t ldd) {
+  constexpr int W = V::width;
+  for (int64_t d = 0; d < d_cols; d += W) {
+    const typename V::reg a = V::load(v0 + d);
+    if (v1) {
+      const typename V::reg b = V::load(v1 + d);
+      for (int64_t r = 0; r < R; ++r)
+        V::store(o + r * ldd + d, V::fma(V::set1(w1[r]), b, V::fma(V::set1(w0[r]), a, V::load(o + r * ldd + d))));
+    } else {
+      for (int64_t r = 0; r < R; ++r) V::store(o + r * ldd + d, V::fma(V::set1(w0[r]), a, V::load(o + r * ldd + d)));
+    }
+  }
+}
+
+// Keys [t0, t0 + kKvTile) of a set of items with few rows each (decode: the query heads of each KV head at one
+// position), key by key across the set: in [B, S, Hkv, D] the rows of all KV heads of one key are one contiguous
+// run, so K and V stream through memory in order, each byte read once. Each output still adds its keys in key
+// order, as attend_tile does.
+template <class V>
+void attend_tile_by_keys(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
+                         int64_t t0) {
+  const WorkItem& first = items[0];
+  const int64_t n = std::min(kKvTile, first.key_end - t0);
+  const int64_t ldd = pad_up(p.head_dim);
+  const bool in_place = rows_in_place<V>(p);
+  for (int64_t c = 0; c < n; ++c) {
+    const int64_t j = t0 + c;
+    for (int64_t i = 0; i < count; ++i) {
+      const ItemShape<V> sh(p, items[i]);
+      const float* k_row = ws[i].k + c * ldd;
+      prefetch_row(p, p.k, p.k_stride, items[i], j + kPrefetchAhead);
+      if (in_place) k_row = row_in_place(p, p.k, p.k_stride, items[i], j);
+      else {
+        prefetch_row(p, p.v, p.v_stride, items[i], j + kPrefetchAhead);
+        convert_key<V>(p, items[i], ws[i], j, c);
+      }
+      scores_by_rows<V>(1, sh.R, sh.d_cols, k_row, ldd, ws[i].q, ldd, ws[i].p + c * sh.ldr, sh.ldr);
+    }
+  }
+  for (int64_t i = 0; i < count; ++i) softmax_tile<V>(p, items[i], ws[i], t0, n);
+  for (int64_t c = 0; c < n; c += 2) {
+    const bool pair = c + 1 < n;
+    for (int64_t i = 0; i < count; ++i) {
+      const ItemShape<V> sh(p, items[i]);
+      const float* v0 = ws[i].v + c * ldd;
+      const float* v1 = pair ? v0 + ldd : nullptr;
+      if (in_place) {
+        prefetch_row(p, p.v, p.v_stride, items[i], t0 + c + kPrefetchAhead);
+        prefetch_row(p, p.v, p.v_stride, items[i], t0 + c + 1 + kPrefetchAhead);
+        v0 = row_in_place(p, p.v, p.v_stride, items[i], t0 + c);
+        v1 = pair ? row_in_place(p, p.v, p.v_stride, items[i], t0 + c + 1) : nullptr;
+      }
+      const float* w = ws[i].p + c * sh.ldr;
+      add_weighted_keys<V>(sh.R, sh.d_cols, w, v0, w + sh.ldr, v1, ws[i].o, ldd);
+    }
+  }
+}
+
+// Runs items that share one key range tile by tile, every item on each tile before the next tile.
 template <class V>
 void attend(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count) {
-  for (int64_t i = 0; i < count; ++i) start_item<V>(p, items[i], ws[i]);
+  bool few_rows = true;
+  for (int64_t i = 0; i < count; ++i) {
+    start_item<V>(p, items[i], ws[i]);
+    few_rows = few_rows && ItemShape<V>(p, items[i]).by_rows;
+  }
   for (int64_t t0 = items[0].key_begin; t0 < items[0].key_end; t0 += kKvTile) {
-    for (int64_t i = 0; i < count; ++i) {
-      const bool last = i + 1 == count;
-      attend_tile<V>(p, items[i], ws[i], t0, items[last ? 0 : i + 1], last ? t0 + kKvTile : t0);
-    }
+    if (few_rows) attend_tile_by_keys<V>(p, items, ws, count, t0);
+    else
+      for (int64_t i = 0; i < count; ++i) attend_tile<V>(p, items[i], ws[i], t0);
   }
 }
 
