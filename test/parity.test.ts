@@ -94,6 +94,7 @@ test('usage errors exit with 2', async () => {
   expect((await cli('--scale', '0.5')).code).toBe(2);
   expect((await cli('--filter', 'no-such-case')).code).toBe(2);
   expect((await cli('--bogus')).code).toBe(2);
+  expect((await cli('--backend', 'cuda', '--inject', 'p-bf16')).code).toBe(2);
   expect((await cli('compare', 'only-one.json')).code).toBe(2);
   expect((await cli('compare', path.join(tmp, 'missing.json'), path.join(tmp, 'missing.json'))).code).toBe(2);
 });

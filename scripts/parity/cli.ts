@@ -50,6 +50,7 @@ function resolveBackends(requested: RunArgs['backends']): ParityBackend[] {
 
 async function run(args: RunArgs, argv: string[], io: Io): Promise<number> {
   const backends = resolveBackends(args.backends);
+  if (args.inject && !backends.includes('cpu')) throw new UsageError('--inject: faults are injected into the cpu backend only; add it to --backend');
   const seed = args.seed ?? freshSeed();
   const cases = caseSet(args.set).filter((c) => !args.filter || args.filter.test(c.name));
   if (cases.length === 0) throw new UsageError(`--filter: no case of set ${args.set} matches ${args.filter}`);
@@ -70,6 +71,9 @@ async function run(args: RunArgs, argv: string[], io: Io): Promise<number> {
       const scaled = scaleCase(c, factor);
       let r = refs.get(factor);
       if (!r) {
+        // The references of a full-size case take a while on the CPU: say so before the silence.
+        const gflop = caseFlops(scaled) / 1e9;
+        if (gflop > 2) log(`  ${c.name}: golden and lp_ref, ${gflop.toFixed(0)} GFLOP each on the CPU...`);
         r = await references(scaled, seed);
         refs.set(factor, r);
       }
