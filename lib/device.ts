@@ -194,6 +194,10 @@ export function copyRegions(dst: NativeDeviceBuffer | ArrayBufferView, src: Nati
   call(() => native().copy(dst, src, triples));
 }
 
+export function copyRegionsAsync(dst: NativeDeviceBuffer | ArrayBufferView, src: NativeDeviceBuffer | ArrayBufferView, triples: Float64Array): Promise<void> {
+  return callAsync(() => native().copyAsync(dst, src, triples));
+}
+
 function regions(dstOffset: number, srcOffset: number, bytes: number): Float64Array {
   return Float64Array.of(dstOffset, srcOffset, bytes);
 }

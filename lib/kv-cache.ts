@@ -3,7 +3,7 @@
 // attention call reads the pages in place through a page table (no gather copy). Given a `device`, the pools are
 // DeviceTensors: appends upload the new rows with one batched copy per pool, and attention runs on that device.
 import { AnyTensor, AttentionOptions, PageTable, attention, attentionAsync } from './attention';
-import { Device, DeviceTensor, copyRegions } from './device';
+import { Device, DeviceTensor, copyRegions, copyRegionsAsync } from './device';
 import { DType, dtypeSize } from './dtype';
 import { OptionError, OutOfMemoryError, ShapeError } from './errors';
 import { Tensor } from './tensor';
@@ -99,6 +99,25 @@ export class KVCache {
    * its first lengths[b] tokens (ragged appends).
    */
   append(ids: readonly number[], k: Tensor, v: Tensor, lengths?: readonly number[]): void {
+    const runs = this.placeTokens(ids, k, v, lengths);
+    for (const [src, pool] of [[k, this.k], [v, this.v]] as const) {
+      const upload = writeRuns(src, pool, runs);
+      if (upload) copyRegions(...upload);
+    }
+  }
+
+  /**
+   * append() with the uploads to a device pool off the event loop. The new tokens count from the call on: settle
+   * the Promise before attending over them.
+   */
+  async appendAsync(ids: readonly number[], k: Tensor, v: Tensor, lengths?: readonly number[]): Promise<void> {
+    const runs = this.placeTokens(ids, k, v, lengths);
+    const uploads = [writeRuns(k, this.k, runs), writeRuns(v, this.v, runs)];
+    await Promise.all(uploads.map((upload) => upload && copyRegionsAsync(...upload)));
+  }
+
+  // Checks an append, gives its tokens pages (updating the sequences) and returns where they go.
+  private placeTokens(ids: readonly number[], k: Tensor, v: Tensor, lengths?: readonly number[]): Run[] {
     const [, , heads, headDim] = this.k.shape;
     for (const [name, t] of [['k', k], ['v', v]] as const) {
       if (t.dtype !== this.k.dtype) throw new ShapeError(`${name}: dtype ${t.dtype} differs from the cache's ${this.k.dtype}`);
@@ -127,8 +146,7 @@ export class KVCache {
         seq.length += n;
       }
     });
-    writeRuns(k, this.k, runs);
-    writeRuns(v, this.v, runs);
+    return runs;
   }
 
   /**
@@ -165,16 +183,19 @@ export class KVCache {
   }
 }
 
-// Writes the runs' tokens of src [B, S, heads, headDim] into their pages of a contiguous pool. A device pool gets
-// them through a staging array in run order and one batched copy (one region per run).
-function writeRuns(src: Tensor, pool: Tensor | DeviceTensor, runs: readonly Run[]): void {
+/** A batched upload: device buffer, host staging array, (dst, src, bytes) regions. */
+type StagedUpload = Parameters<typeof copyRegions>;
+
+// Writes the runs' tokens of src [B, S, heads, headDim] into their pages of a contiguous host pool; for a device
+// pool, stages them in run order and returns the one batched copy (one region per run) that uploads them.
+function writeRuns(src: Tensor, pool: Tensor | DeviceTensor, runs: readonly Run[]): StagedUpload | undefined {
   const [, pageSize, heads, headDim] = pool.shape;
   const rowElements = heads * headDim;
   if (pool instanceof Tensor) {
     for (const r of runs) {
       for (let i = 0; i < r.n; i++) copyRow(src, r.b, r.s + i, pool.data, (r.page * pageSize + r.row + i) * rowElements);
     }
-    return;
+    return undefined;
   }
   const rowBytes = rowElements * dtypeSize(pool.dtype);
   const tokens = runs.reduce((sum, r) => sum + r.n, 0);
@@ -186,7 +207,7 @@ function writeRuns(src: Tensor, pool: Tensor | DeviceTensor, runs: readonly Run[
     regions.set([pool.byteOffset + (r.page * pageSize + r.row) * rowBytes, staged * rowBytes, r.n * rowBytes], i * 3);
     staged += r.n;
   });
-  copyRegions(pool.buffer, staging, regions);
+  return [pool.buffer, staging, regions];
 }
 
 // Copies the heads x headDim values of token (b, s) of src to dst from element `at` on.

@@ -52,6 +52,24 @@ test('appends reach a cpu-device cache with one batched copy per pool, and atten
   expect((onDevice.k as DeviceTensor).disposed).toBe(true);
 });
 
+test('appendAsync fills the device pools as append does, with one async copy per pool', async () => {
+  const device = devices()[0];
+  const options = { heads: Hkv, headDim: D, dtype: 'f32', pageSize: 4, numPages: 8, device } as const;
+  const [syncCache, asyncCache] = [new KVCache(options), new KVCache(options)];
+  const ids = [[syncCache.addSequence(), syncCache.addSequence()], [asyncCache.addSequence(), asyncCache.addSequence()]];
+  const next = rng(4);
+  const k = Tensor.f32(randomFloat32(2 * 6 * Hkv * D, next), [2, 6, Hkv, D]);
+  const v = Tensor.f32(randomFloat32(2 * 6 * Hkv * D, next), [2, 6, Hkv, D]);
+  syncCache.append(ids[0], k, v, [6, 3]);
+  const copyAsync = jest.spyOn(native(), 'copyAsync');
+  await asyncCache.appendAsync(ids[1], k, v, [6, 3]);
+  expect(copyAsync).toHaveBeenCalledTimes(2);
+  copyAsync.mockRestore();
+  expect(asyncCache.length(ids[1][1])).toBe(3);
+  expect(bits((asyncCache.k as DeviceTensor).download())).toEqual(bits((syncCache.k as DeviceTensor).download()));
+  expect(bits((asyncCache.v as DeviceTensor).download())).toEqual(bits((syncCache.v as DeviceTensor).download()));
+});
+
 test('GPU: a device cache equals the host cache run on the same GPU, and the reference within tolerance', async () => {
   const gpu = usableGpu();
   if (!gpu) return;
