@@ -141,6 +141,24 @@ export class DeviceTensor {
     return this.buffer.disposed;
   }
 
+  /** Overwrites this tensor with a host tensor of the same dtype, shape and strides (reuse across decode steps). */
+  write(host: Tensor): void {
+    call(() => native().copy(this.buffer, this.checkWrite(host), regions(this.byteOffset, 0, this.byteLength)));
+  }
+
+  async writeAsync(host: Tensor): Promise<void> {
+    await callAsync(() => native().copyAsync(this.buffer, this.checkWrite(host), regions(this.byteOffset, 0, this.byteLength)));
+  }
+
+  private checkWrite(host: Tensor): TensorData {
+    if (!(host instanceof Tensor)) throw new ShapeError(`host: expected a Tensor, received ${describe(host)}`);
+    const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((n, i) => n === b[i]);
+    if (host.dtype !== this.dtype || !same(host.shape, this.shape) || !same(host.strides, this.strides)) {
+      throw new ShapeError(`host: ${host.dtype} [${host.shape.join(', ')}] strides [${host.strides.join(', ')}] differs from the device tensor's ${this.dtype} [${this.shape.join(', ')}] strides [${this.strides.join(', ')}]`);
+    }
+    return host.data;
+  }
+
   /** The values as a host tensor with the same strides. */
   download(): Tensor {
     const data = typedArray(this.dtype, span(this.shape, this.strides));

@@ -4,7 +4,7 @@
 import * as v8 from 'v8';
 import * as vm from 'vm';
 import {
-  BackendUnavailableError, BufferError, Device, DeviceTensor, Tensor, UnsupportedError, attention, attentionAsync,
+  BackendUnavailableError, BufferError, Device, DeviceTensor, ShapeError, Tensor, UnsupportedError, attention, attentionAsync,
   bf16, buildInfo, devices, gpu, gpuStatus,
 } from '../lib';
 import { native } from '../lib/native';
@@ -98,6 +98,19 @@ describe('device tensors on the cpu device', () => {
     const d = await cpu().uploadAsync(host);
     const back = await d.downloadAsync();
     expect(bits(back).equals(bits(host))).toBe(true);
+  });
+
+  test('write overwrites a device tensor in place and checks the layout', async () => {
+    const next = rng(8);
+    const a = Tensor.f32(randomFloat32(2 * 4 * 8, next), [1, 2, 4, 8]);
+    const b = Tensor.f32(randomFloat32(2 * 4 * 8, next), [1, 2, 4, 8]);
+    const d = cpu().upload(a);
+    d.write(b);
+    expect(bits(d.download()).equals(bits(b))).toBe(true);
+    await d.writeAsync(a);
+    expect(bits(d.download()).equals(bits(a))).toBe(true);
+    expect(() => d.write(a.transpose(1, 2))).toThrow(ShapeError);
+    expect(() => d.write(Tensor.f32(new Float32Array(4), [1, 1, 4, 1]))).toThrow(/host: f32 \[1, 1, 4, 1\]/);
   });
 
   test('attention on device tensors equals host attention and its output stays on the device', () => {
