@@ -139,6 +139,15 @@ inline void prefetch_row(const AttentionParams& p, const void* base, const int64
   for (int64_t at = 0; at < bytes; at += 64) __builtin_prefetch(row + at, 0, 3);
 }
 
+// Scores of few-row items from the bf16 K rows in place, by the vector type's bf16 dot product (when it has one):
+// bf16 inputs, contiguous head dim, a whole number of dot-product blocks long.
+template <class V>
+bool bf16_scores(const AttentionParams& p) {
+  if constexpr (V::bf16_dot)
+    return p.dtype == DType::BF16 && p.k_stride[3] == 1 && p.head_dim % V::bf16_dot_block == 0;
+  return false;
+}
+
 // Sizes of one item's scratch layout (work_item.h).
 template <class V>
 struct ItemShape {
@@ -161,6 +170,9 @@ void start_item(const AttentionParams& p, const WorkItem& it, const Workspace& w
     for (int64_t r = 0; r < R; ++r) {
       load_row<V>(p.q, p.dtype, it.q_offset[r], p.q_stride[3], D, ws.q + r * ldd);
       std::fill(ws.q + r * ldd + D, ws.q + r * ldd + d_cols, 0.f);
+      // bf16 inputs: the same rows as bf16 for the bf16 dot product (exact: they came from bf16).
+      if (bf16_scores<V>(p))
+        for (int64_t d = 0; d < D; ++d) ws.q_bf16[r * ldd + d] = f32_to_bf16(ws.q[r * ldd + d]);
     }
   } else {
     float* q_row = ws.k;  // the K tile is free until the first tile
@@ -200,14 +212,35 @@ inline const float* row_in_place(const AttentionParams& p, const void* base, con
   return static_cast<const float*>(base) + p.kv_row(stride, it.batch, j) + it.kv_head * stride[2];
 }
 
+// Converts key j's row of the item's KV head in the K or V tensor `base` (with its strides) to f32 at dst.
+template <class V>
+void convert_row(const AttentionParams& p, const void* base, const int64_t stride[4], const WorkItem& it, int64_t j,
+                 float* dst) {
+  load_row<V>(base, p.dtype, p.kv_row(stride, it.batch, j) + it.kv_head * stride[2], stride[3], p.head_dim, dst);
+}
+
 // Converts key j's K and V rows into slot c of the workspace's tile.
 template <class V>
 void convert_key(const AttentionParams& p, const WorkItem& it, const Workspace& ws, int64_t j, int64_t c) {
-  const int64_t D = p.head_dim, ldd = pad_up(D);
-  load_row<V>(p.k, p.dtype, p.kv_row(p.k_stride, it.batch, j) + it.kv_head * p.k_stride[2], p.k_stride[3], D,
-              ws.k + c * ldd);
-  load_row<V>(p.v, p.dtype, p.kv_row(p.v_stride, it.batch, j) + it.kv_head * p.v_stride[2], p.v_stride[3], D,
-              ws.v + c * ldd);
+  const int64_t ldd = pad_up(p.head_dim);
+  convert_row<V>(p, p.k, p.k_stride, it, j, ws.k + c * ldd);
+  convert_row<V>(p, p.v, p.v_stride, it, j, ws.v + c * ldd);
+}
+
+// The raw scores of key j (K[j] . Q[r]) into slot c of a few-row item's score tile.
+template <class V>
+void key_scores(const AttentionParams& p, const WorkItem& it, const Workspace& ws, int64_t j, int64_t c,
+                const float* k_row) {
+  const ItemShape<V> sh(p, it);
+  if constexpr (V::bf16_dot) {
+    if (bf16_scores<V>(p)) {
+      const uint16_t* k_bits = static_cast<const uint16_t*>(p.k) + p.kv_row(p.k_stride, it.batch, j) +
+                               it.kv_head * p.k_stride[2];
+      V::dot_bf16(sh.R, sh.D, k_bits, ws.q_bf16, sh.ldd, ws.p + c * sh.ldr, 1);
+      return;
+    }
+  }
+  scores_by_rows<V>(1, sh.R, sh.d_cols, k_row, sh.ldd, ws.q, sh.ldd, ws.p + c * sh.ldr, sh.ldr);
 }
 
 // Turns the raw dot products of keys [t0, t0 + n) in ws.p into probabilities: scale, softcap, mask, then the online
@@ -319,19 +352,19 @@ void attend_tile_by_keys(const AttentionParams& p, const WorkItem* items, const 
   const WorkItem& first = items[0];
   const int64_t n = std::min(kKvTile, first.key_end - t0);
   const int64_t ldd = pad_up(p.head_dim);
-  const bool in_place = rows_in_place<V>(p);
+  const bool in_place = rows_in_place<V>(p), k_bf16 = bf16_scores<V>(p);
   for (int64_t c = 0; c < n; ++c) {
     const int64_t j = t0 + c;
     for (int64_t i = 0; i < count; ++i) {
-      const ItemShape<V> sh(p, items[i]);
       const float* k_row = ws[i].k + c * ldd;
       prefetch_row(p, p.k, p.k_stride, items[i], j + kPrefetchAhead);
       if (in_place) k_row = row_in_place(p, p.k, p.k_stride, items[i], j);
       else {
         prefetch_row(p, p.v, p.v_stride, items[i], j + kPrefetchAhead);
-        convert_key<V>(p, items[i], ws[i], j, c);
+        if (!k_bf16) convert_row<V>(p, p.k, p.k_stride, items[i], j, ws[i].k + c * ldd);
+        convert_row<V>(p, p.v, p.v_stride, items[i], j, ws[i].v + c * ldd);
       }
-      scores_by_rows<V>(1, sh.R, sh.d_cols, k_row, ldd, ws[i].q, ldd, ws[i].p + c * sh.ldr, sh.ldr);
+      key_scores<V>(p, items[i], ws[i], j, c, k_row);
     }
   }
   for (int64_t i = 0; i < count; ++i) softmax_tile<V>(p, items[i], ws[i], t0, n);

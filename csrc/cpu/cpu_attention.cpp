@@ -129,6 +129,7 @@ void split_range(const Block& blk, int64_t splits, int64_t s, int64_t* begin, in
 // Per-thread scratch: a workspace per block of a set, for blocks of up to max_rows rows.
 struct Scratch {
   std::unique_ptr<float[]> storage;  // left uninitialised: the kernel sets everything it reads
+  std::unique_ptr<uint16_t[]> q_bf16;
   std::vector<float> merged;         // one output row and its sum l, being merged from splits
   std::vector<Workspace> ws;
   std::vector<WorkItem> items;
@@ -139,9 +140,13 @@ struct Scratch {
     int64_t total = 0;
     for (int64_t n : sizes) total += n;
     storage.reset(new float[size_t(total * set_size)]);
+    q_bf16.reset(new uint16_t[size_t(max_rows * ldd * set_size)]);
     merged.resize(size_t(head_dim + 1));
     float* at = storage.get();
+    uint16_t* q_bf16_at = q_bf16.get();
     for (Workspace& w : ws) {
+      w.q_bf16 = q_bf16_at;
+      q_bf16_at += max_rows * ldd;
       float** slots[8] = {&w.q, &w.k, &w.v, &w.p, &w.o, &w.m, &w.l, &w.alpha};
       for (int i = 0; i < 8; ++i) {
         *slots[i] = at;

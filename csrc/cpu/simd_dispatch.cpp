@@ -1,5 +1,5 @@
 // Picks the fast CPU kernel once per process from what the CPU (and the OS, which must save the wider registers)
-// supports. The environment variable NODE_GQA_CPU_SIMD=scalar|avx2|avx512 caps the level, so the portable and
+// supports. The environment variable NODE_GQA_CPU_SIMD=scalar|avx2|avx512|avx512bf16 caps the level, so the portable and
 // AVX2 kernels can be tested on a machine that has more; it never raises the level above what the machine has.
 #include <cstdlib>
 #include <cstring>
@@ -11,7 +11,7 @@ namespace gqa {
 namespace cpu {
 namespace {
 
-enum class SimdLevel { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+enum class SimdLevel { Scalar = 0, Avx2 = 1, Avx512 = 2, Avx512Bf16 = 3 };
 
 SimdLevel machine_level() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -19,7 +19,7 @@ SimdLevel machine_level() {
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma") &&
       __builtin_cpu_supports("f16c"))
-    return SimdLevel::Avx512;
+    return __builtin_cpu_supports("avx512bf16") ? SimdLevel::Avx512Bf16 : SimdLevel::Avx512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
     return SimdLevel::Avx2;
 #endif
@@ -33,6 +33,7 @@ SimdLevel choose_level() {
     if (std::strcmp(cap, "scalar") == 0) wanted = SimdLevel::Scalar;
     else if (std::strcmp(cap, "avx2") == 0) wanted = SimdLevel::Avx2;
     else if (std::strcmp(cap, "avx512") == 0) wanted = SimdLevel::Avx512;
+    else if (std::strcmp(cap, "avx512bf16") == 0) wanted = SimdLevel::Avx512Bf16;
     if (wanted < level) level = wanted;
   }
   return level;
@@ -48,6 +49,7 @@ SimdLevel level() {
 AttendFn selected_kernel() {
   switch (level()) {
 #if defined(GQA_CPU_X86_KERNELS)
+    case SimdLevel::Avx512Bf16: return attend_avx512bf16;
     case SimdLevel::Avx512: return attend_avx512;
     case SimdLevel::Avx2: return attend_avx2;
 #endif
@@ -59,6 +61,7 @@ AttendFn selected_kernel() {
 
 const char* cpu_simd_level() {
   switch (cpu::level()) {
+    case cpu::SimdLevel::Avx512Bf16: return "avx512bf16";
     case cpu::SimdLevel::Avx512: return "avx512";
     case cpu::SimdLevel::Avx2: return "avx2";
     case cpu::SimdLevel::Scalar: break;

@@ -21,6 +21,7 @@ constexpr float kExpP0 = 1.9875691500e-4f, kExpP1 = 1.3981999507e-3f, kExpP2 = 8
 
 struct VecAvx2 {
   using reg = __m256;
+  static constexpr bool bf16_dot = false;  // no bf16 dot-product instruction
   static constexpr int width = 8;
   static reg load(const float* p) { return _mm256_loadu_ps(p); }
   static void store(float* p, reg x) { _mm256_storeu_ps(p, x); }

@@ -12,6 +12,7 @@ namespace {
 struct VecAvx512 {
   using reg = __m512;
   static constexpr int width = 16;
+  static constexpr bool bf16_dot = false;  // see VecAvx512Bf16
   static reg load(const float* p) { return _mm512_loadu_ps(p); }
   static void store(float* p, reg x) { _mm512_storeu_ps(p, x); }
   static reg set1(float x) { return _mm512_set1_ps(x); }

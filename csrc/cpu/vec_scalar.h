@@ -13,6 +13,7 @@ namespace {
 
 struct VecScalar {
   using reg = float;
+  static constexpr bool bf16_dot = false;  // no bf16 dot-product instruction
   static constexpr int width = 1;
   static reg load(const float* p) { return *p; }
   static void store(float* p, reg x) { *p = x; }

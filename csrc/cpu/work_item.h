@@ -36,6 +36,7 @@ struct WorkItem {
 //   p [kKvTile][ldr]        scores, then probabilities, transposed (key-major)
 //   o [R][ldd]              unnormalised output rows (the kernel's result)
 //   m, l, alpha [ldr]       running max, running sum, rescale factor per row (m and l are results too)
+//   q_bf16 [R][ldd]         the query rows as bf16 (bf16 inputs, for kernels with a bf16 dot product)
 struct Workspace {
   float* q = nullptr;
   float* k = nullptr;
@@ -45,6 +46,7 @@ struct Workspace {
   float* m = nullptr;
   float* l = nullptr;
   float* alpha = nullptr;
+  uint16_t* q_bf16 = nullptr;
 };
 
 // A kernel runs the tiled online softmax of `count` items sharing one key range (each with its own workspace),
@@ -55,6 +57,7 @@ using AttendFn = void (*)(const AttentionParams& p, const WorkItem* items, const
 void attend_scalar(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count);
 void attend_avx2(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count);
 void attend_avx512(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count);
+void attend_avx512bf16(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count);
 
 }  // namespace cpu
 }  // namespace gqa
