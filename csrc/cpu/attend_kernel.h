@@ -125,8 +125,9 @@ inline void load_row(const void* base, DType t, int64_t offset, int64_t stride, 
   }
 }
 
-// Key rows of one head are strided (by Hkv * D, or scattered over pages), which the hardware prefetcher follows
-// poorly: rows are prefetched kPrefetchAhead keys ahead of their use, into all cache levels.
+// Key rows of one head are strided (by Hkv * D, or scattered over pages), and in [B, S, Hkv, D] each key's rows
+// start a new 4 KiB page, where the hardware prefetcher stops: rows are prefetched kPrefetchAhead keys ahead of
+// their use, towards L2 (locality 2): eight keys of all KV heads would not stay in L1 until used.
 constexpr int64_t kPrefetchAhead = 8;
 
 // Prefetches key j's row of the item's KV head in the K or V tensor `base` (with its strides), if the item visits j.
@@ -136,7 +137,7 @@ inline void prefetch_row(const AttentionParams& p, const void* base, const int64
   const int64_t size = dtype_size(p.dtype);
   const char* row = static_cast<const char*>(base) + (p.kv_row(stride, it.batch, j) + it.kv_head * stride[2]) * size;
   const int64_t bytes = ((p.head_dim - 1) * stride[3] + 1) * size;
-  for (int64_t at = 0; at < bytes; at += 64) __builtin_prefetch(row + at, 0, 3);
+  for (int64_t at = 0; at < bytes; at += 64) __builtin_prefetch(row + at, 0, 2);
 }
 
 // Scores of few-row items from the bf16 K rows in place, by the vector type's bf16 dot product (when it has one):
@@ -325,19 +326,19 @@ void attend_tile(const AttentionParams& p, const WorkItem& it, const Workspace& 
   gemm<V, true>(R, d_cols, n, ws.p, 1, ldr, v_tile, ldv, ws.o, ldd);
 }
 
-// o[r] = fma(w1[r], v1, fma(w0[r], v0, o[r])) for R rows (keys in order), or only the first step when v1 is null.
-template <class V>
-void add_weighted_keys(int64_t R, int64_t d_cols, const float* w0, const float* v0, const float* w1,
-                       const float* v1, float* o, int64_t ldd) {
+// o[r] += w[k * ldw + r] * v[k] for keys k < KB in order, each step one fma, for R rows: KB keys per pass over the
+// output rows keeps their loads and stores few.
+template <class V, int KB>
+void add_weighted_keys(int64_t R, int64_t d_cols, const float* w, int64_t ldw, const float* const* v, float* o,
+                       int64_t ldd) {
   constexpr int W = V::width;
   for (int64_t d = 0; d < d_cols; d += W) {
-    const typename V::reg a = V::load(v0 + d);
-    if (v1) {
-      const typename V::reg b = V::load(v1 + d);
-      for (int64_t r = 0; r < R; ++r)
-        V::store(o + r * ldd + d, V::fma(V::set1(w1[r]), b, V::fma(V::set1(w0[r]), a, V::load(o + r * ldd + d))));
-    } else {
-      for (int64_t r = 0; r < R; ++r) V::store(o + r * ldd + d, V::fma(V::set1(w0[r]), a, V::load(o + r * ldd + d)));
+    typename V::reg vk[KB];
+    for (int k = 0; k < KB; ++k) vk[k] = V::load(v[k] + d);
+    for (int64_t r = 0; r < R; ++r) {
+      typename V::reg acc = V::load(o + r * ldd + d);
+      for (int k = 0; k < KB; ++k) acc = V::fma(V::set1(w[k * ldw + r]), vk[k], acc);
+      V::store(o + r * ldd + d, acc);
     }
   }
 }
@@ -368,20 +369,27 @@ void attend_tile_by_keys(const AttentionParams& p, const WorkItem* items, const 
     }
   }
   for (int64_t i = 0; i < count; ++i) softmax_tile<V>(p, items[i], ws[i], t0, n);
-  for (int64_t c = 0; c < n; c += 2) {
-    const bool pair = c + 1 < n;
+  constexpr int kKeysPerPass = 4;
+  for (int64_t c = 0; c < n; c += kKeysPerPass) {
+    const int keys = int(std::min<int64_t>(kKeysPerPass, n - c));
     for (int64_t i = 0; i < count; ++i) {
       const ItemShape<V> sh(p, items[i]);
-      const float* v0 = ws[i].v + c * ldd;
-      const float* v1 = pair ? v0 + ldd : nullptr;
-      if (in_place) {
-        prefetch_row(p, p.v, p.v_stride, items[i], t0 + c + kPrefetchAhead);
-        prefetch_row(p, p.v, p.v_stride, items[i], t0 + c + 1 + kPrefetchAhead);
-        v0 = row_in_place(p, p.v, p.v_stride, items[i], t0 + c);
-        v1 = pair ? row_in_place(p, p.v, p.v_stride, items[i], t0 + c + 1) : nullptr;
+      const float* v[kKeysPerPass];
+      for (int k = 0; k < keys; ++k) {
+        if (in_place) {
+          prefetch_row(p, p.v, p.v_stride, items[i], t0 + c + k + kPrefetchAhead);
+          v[k] = row_in_place(p, p.v, p.v_stride, items[i], t0 + c + k);
+        } else {
+          v[k] = ws[i].v + (c + k) * ldd;
+        }
       }
       const float* w = ws[i].p + c * sh.ldr;
-      add_weighted_keys<V>(sh.R, sh.d_cols, w, v0, w + sh.ldr, v1, ws[i].o, ldd);
+      switch (keys) {
+        case 4: add_weighted_keys<V, 4>(sh.R, sh.d_cols, w, sh.ldr, v, ws[i].o, ldd); break;
+        case 3: add_weighted_keys<V, 3>(sh.R, sh.d_cols, w, sh.ldr, v, ws[i].o, ldd); break;
+        case 2: add_weighted_keys<V, 2>(sh.R, sh.d_cols, w, sh.ldr, v, ws[i].o, ldd); break;
+        default: add_weighted_keys<V, 1>(sh.R, sh.d_cols, w, sh.ldr, v, ws[i].o, ldd); break;
+      }
     }
   }
 }

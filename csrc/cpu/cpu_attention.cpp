@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cfloat>
 #include <cmath>
+#include <cstdint>
 #include <memory>
 #include <new>
 #include <string>
@@ -126,9 +127,14 @@ void split_range(const Block& blk, int64_t splits, int64_t s, int64_t* begin, in
   *end = std::min(blk.band_end, *begin + chunk);
 }
 
+constexpr int64_t kCacheLineFloats = 64 / sizeof(float);
+static_assert(kPad % kCacheLineFloats == 0, "scratch rows must keep cache-line alignment");
+
 // Per-thread scratch: a workspace per block of a set, for blocks of up to max_rows rows.
 struct Scratch {
-  std::unique_ptr<float[]> storage;  // left uninitialised: the kernel sets everything it reads
+  // Left uninitialised: the kernel sets everything it reads. Every buffer starts on a cache line (the sizes are
+  // multiples of kPad floats), so no vector load or store of the scratch rows straddles two lines.
+  std::unique_ptr<float[]> storage;
   std::unique_ptr<uint16_t[]> q_bf16;
   std::vector<float> merged;         // one output row and its sum l, being merged from splits
   std::vector<Workspace> ws;
@@ -139,10 +145,11 @@ struct Scratch {
                               max_rows * ldd, ldr, ldr, ldr};
     int64_t total = 0;
     for (int64_t n : sizes) total += n;
-    storage.reset(new float[size_t(total * set_size)]);
+    storage.reset(new float[size_t(total * set_size + kCacheLineFloats)]);
     q_bf16.reset(new uint16_t[size_t(max_rows * ldd * set_size)]);
     merged.resize(size_t(head_dim + 1));
     float* at = storage.get();
+    at += (kCacheLineFloats - reinterpret_cast<uintptr_t>(at) / sizeof(float) % kCacheLineFloats) % kCacheLineFloats;
     uint16_t* q_bf16_at = q_bf16.get();
     for (Workspace& w : ws) {
       w.q_bf16 = q_bf16_at;
