@@ -168,19 +168,20 @@ struct Scratch {
 // combine each output (V all ones then still gives exactly 1).
 struct Partials {
   int64_t row_stride = 0, rows_per_item = 0;  // floats per row (head_dim + 1), rows per item
-  std::vector<float> o, m;
+  // Left uninitialised: each split writes the rows it files before its block's merge reads them.
+  std::unique_ptr<float[]> o, m;
   std::unique_ptr<std::atomic<int64_t>[]> finished;  // splits done, per block
 
   Partials(const Plan& plan, int64_t head_dim)
       : row_stride(head_dim + 1), rows_per_item(plan.max_rows) {
     const size_t items = plan.blocks.size() * size_t(plan.splits);
-    o.resize(items * size_t(rows_per_item * row_stride));
-    m.resize(items * size_t(rows_per_item));
+    o.reset(new float[items * size_t(rows_per_item * row_stride)]);
+    m.reset(new float[items * size_t(rows_per_item)]);
     finished.reset(new std::atomic<int64_t>[plan.blocks.size()]);
     for (size_t b = 0; b < plan.blocks.size(); ++b) finished[b].store(0);
   }
-  float* o_of(int64_t item) { return o.data() + item * rows_per_item * row_stride; }
-  float* m_of(int64_t item) { return m.data() + item * rows_per_item; }
+  float* o_of(int64_t item) { return o.get() + item * rows_per_item * row_stride; }
+  float* m_of(int64_t item) { return m.get() + item * rows_per_item; }
 };
 
 // Writes a block's rows, or files them as one split's partial result and merges the block once all its splits are in.

@@ -1,9 +1,10 @@
-// Runs one worker function on several threads of a call's own: no state outlives the call, so concurrent calls
-// (Node's libuv pool running several async requests) cannot interfere. Workers pull work from a shared atomic
-// counter, so which thread runs which item never changes a result.
+// Runs one worker function on several threads at once, on a pool of threads kept for the whole process: starting
+// threads on every call would cost more than a whole decode step. Calls may come from several threads at a time
+// (Node's libuv pool running several async requests): each call queues its own tasks and waits only for those.
+// Workers pull work from a counter of the call's own, so which thread runs which item never changes a result.
 #pragma once
+#include <cstdint>
 #include <thread>
-#include <vector>
 
 namespace gqa {
 namespace cpu {
@@ -16,20 +17,16 @@ inline int resolve_threads(int requested, int64_t items) {
   return n;
 }
 
-// Calls worker(t) for t in [0, threads), each on its own thread (t = 0 on the calling one), and waits for all. If
-// the system refuses a thread, the ones already running share the work: workers pull items until none are left.
+// Calls run(context, t) for t in [0, threads) and waits for all: t = 0 on the calling thread, the others on pool
+// threads. Tasks no pool thread has taken by the time the caller's own part is done are dropped, not waited for
+// (workers pull items until none are left, so the ones running did the work); so is a thread the system refuses.
+void run_on_pool(int threads, void (*run)(void* context, int thread_index), void* context);
+
+// run_on_pool for a callable worker(int thread_index).
 template <class Worker>
 void run_on_threads(int threads, const Worker& worker) {
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) {
-    try {
-      pool.emplace_back(worker, t);
-    } catch (...) {
-      break;
-    }
-  }
-  worker(0);
-  for (auto& t : pool) t.join();
+  run_on_pool(threads, [](void* context, int t) { (*static_cast<const Worker*>(context))(t); },
+              const_cast<void*>(static_cast<const void*>(&worker)));
 }
 
 }  // namespace cpu

@@ -1,0 +1,87 @@
+// The process-wide worker threads behind run_on_pool (parallel.h). One queue of tasks under one mutex: a task is
+// one thread index of one call. The pool grows when a call finds fewer idle threads than it has tasks, so
+// concurrent calls each get their threads; threads are never ended (the pool is deliberately never destroyed, so
+// nothing races with static destruction at process exit).
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "parallel.h"
+
+namespace gqa {
+namespace cpu {
+namespace {
+
+struct Call {
+  void (*run)(void*, int) = nullptr;
+  void* context = nullptr;
+  int running = 0;  // tasks taken by pool threads and not finished
+  std::condition_variable finished;
+};
+
+struct Task {
+  Call* call;
+  int thread_index;
+};
+
+class Pool {
+ public:
+  void run(int threads, void (*run)(void*, int), void* context) {
+    Call call;
+    call.run = run;
+    call.context = context;
+    if (threads > 1) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (int t = 1; t < threads; ++t) tasks_.push_back(Task{&call, t});
+      // Start threads for the tasks no idle thread will take; a refused thread leaves its task to be dropped.
+      for (int64_t missing = int64_t(tasks_.size()) - idle_; missing > 0; --missing) {
+        try {
+          std::thread(&Pool::serve, this).detach();
+          ++idle_;
+        } catch (...) {
+          break;
+        }
+      }
+    }
+    work_.notify_all();
+    run(context, 0);
+    if (threads <= 1) return;
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (auto it = tasks_.begin(); it != tasks_.end();) it = it->call == &call ? tasks_.erase(it) : it + 1;
+    call.finished.wait(lock, [&] { return call.running == 0; });
+  }
+
+ private:
+  void serve() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      work_.wait(lock, [&] { return !tasks_.empty(); });
+      const Task task = tasks_.front();
+      tasks_.pop_front();
+      --idle_;
+      ++task.call->running;
+      lock.unlock();
+      task.call->run(task.call->context, task.thread_index);
+      lock.lock();
+      ++idle_;
+      if (--task.call->running == 0) task.call->finished.notify_one();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable work_;
+  std::deque<Task> tasks_;
+  int idle_ = 0;  // threads waiting for a task, or started for one
+};
+
+}  // namespace
+
+void run_on_pool(int threads, void (*run)(void*, int), void* context) {
+  static Pool* pool = new Pool;  // never destroyed: see above
+  pool->run(threads, run, context);
+}
+
+}  // namespace cpu
+}  // namespace gqa
