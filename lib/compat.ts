@@ -8,7 +8,7 @@ export const NAPI_VERSION = 8;
 export const MIN_NODE = '18.17';
 
 /** The oldest glibc each linux-x64 prebuild loads on: the newest GLIBC_x.y symbol version it imports. */
-export const MIN_GLIBC_BY_VARIANT: Readonly<Record<'cpu' | 'cuda' | 'rocm', string>> = { cpu: '2.29', cuda: '2.34', rocm: '2.32' };
+export const MIN_GLIBC_BY_VARIANT: Readonly<Record<'cpu' | 'cuda' | 'rocm', string>> = { cpu: '2.32', cuda: '2.34', rocm: '2.32' };
 
 /** What every install relies on: the CPU prebuild's glibc. */
 export const MIN_GLIBC = MIN_GLIBC_BY_VARIANT.cpu;

@@ -157,9 +157,12 @@ export function selectBinary(root: string, options: LoaderOptions = {}): { bindi
     throw new BackendUnavailableError(`backend '${wanted}' was requested (NODE_GQA_BACKEND or init()) but cannot run here: ${why}`);
   }
 
-  // CPU: a local CPU build, the CPU prebuild, then a GPU binary's CPU backend.
+  // CPU: what was built here first (a CPU build, then a GPU build's CPU backend), since a local build is the one the
+  // user made, then the CPU prebuild, then a GPU prebuild's CPU backend.
+  const local = (candidate: Candidate) => candidate.source === 'build';
   const cpuPrebuild = candidates.filter((candidate) => candidate.variant === 'cpu');
-  for (const candidate of [...cpuBuilds, ...cpuPrebuild, ...gpuBinariesForCpu]) {
+  const cpuOrder = [...cpuBuilds, ...gpuBinariesForCpu.filter(local), ...cpuPrebuild, ...gpuBinariesForCpu.filter((c) => !local(c))];
+  for (const candidate of cpuOrder) {
     let binding: unknown;
     try {
       binding = require(candidate.file);
