@@ -1,11 +1,11 @@
 #include "napi/attention.h"
 
 #include <cstring>
-#include <exception>
 
 #include "gqa/backends.h"
 #include "napi/convert.h"
 #include "napi/gpu_runtime.h"
+#include "napi/promise_worker.h"
 
 namespace gqa_napi {
 namespace {
@@ -43,49 +43,16 @@ gqa::Error run_backend(const RunOptions& run, const gqa::AttentionParams& p) {
 struct AttentionCall {
   gqa::AttentionRequest request;
   gqa::PreparedAttention prepared;
-  RunOptions run;
+  RunOptions options;
   HeldValues held;
 
   void prepare(const Napi::CallbackInfo& info) {
-    unpack_attention_args(info, &request, &run, &held);
+    unpack_attention_args(info, &request, &options, &held);
     gqa::Error e = gqa::prepare_attention(request, &prepared);
     if (!e.ok()) throw_error(info.Env(), e.status, e.message);
   }
-};
 
-// Holds the call's typed arrays and device buffers alive (a persistent reference owned by the worker, and shares of
-// their memory in call_.held) until the Promise settles.
-class AttentionWorker : public Napi::AsyncWorker {
- public:
-  AttentionWorker(Napi::Env env, Napi::Promise::Deferred deferred)
-      : Napi::AsyncWorker(env, "node-gqa:attention"), deferred_(deferred) {}
-
-  AttentionCall& call() { return call_; }
-
-  void hold_values() { held_ = hold(Env(), call_.held); }
-
-  void Execute() override {
-    try {
-      error_ = run_backend(call_.run, call_.prepared.params);
-    } catch (const std::exception& e) {
-      error_ = {gqa::Status::Internal, std::string("attention: ") + e.what()};
-    } catch (...) {
-      error_ = {gqa::Status::Internal, "attention: unknown native exception"};
-    }
-  }
-
-  void OnOK() override {
-    if (error_.ok()) deferred_.Resolve(Env().Undefined());
-    else deferred_.Reject(make_error(Env(), error_.status, error_.message).Value());
-  }
-
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  Napi::Reference<Napi::Array> held_;
-  AttentionCall call_;
-  gqa::Error error_;
+  gqa::Error run() const { return run_backend(options, prepared.params); }
 };
 
 }  // namespace
@@ -93,25 +60,13 @@ class AttentionWorker : public Napi::AsyncWorker {
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   AttentionCall call;
   call.prepare(info);
-  gqa::Error e = run_backend(call.run, call.prepared.params);
+  gqa::Error e = call.run();
   if (!e.ok()) throw_error(info.Env(), e.status, e.message);
   return info.Env().Undefined();
 }
 
 Napi::Value AttentionAsync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
-  auto* worker = new AttentionWorker(env, deferred);
-  try {
-    worker->call().prepare(info);
-  } catch (const Napi::Error& e) {
-    delete worker;
-    deferred.Reject(e.Value());
-    return deferred.Promise();
-  }
-  worker->hold_values();
-  worker->Queue();
-  return deferred.Promise();
+  return PromiseWorker<AttentionCall>::Start(info, "attention");
 }
 
 }  // namespace gqa_napi

@@ -1,12 +1,12 @@
 #include "napi/copy.h"
 
 #include <cmath>
-#include <exception>
 #include <vector>
 
 #include "napi/convert.h"
 #include "napi/device_buffer.h"
 #include "napi/pinned_buffer.h"
+#include "napi/promise_worker.h"
 
 namespace gqa_napi {
 namespace {
@@ -76,34 +76,11 @@ struct CopyCall {
     }
   }
 
-  gqa::Error run() const { return copy_regions(dst.place, dst.data, src.place, src.data, regions); }
-};
-
-class CopyWorker : public Napi::AsyncWorker {
- public:
-  CopyWorker(Napi::Env env, Napi::Promise::Deferred deferred)
-      : Napi::AsyncWorker(env, "node-gqa:copy"), deferred_(deferred) {}
-  CopyCall& call() { return call_; }
-  void hold_values() { held_ = hold(Env(), call_.held); }
-
-  void Execute() override {
-    try {
-      error_ = call_.run();
-    } catch (const std::exception& e) {
-      error_ = {Status::Internal, std::string("copy: ") + e.what()};
-    }
+  gqa::Error run() const {
+    gqa::Error e = copy_regions(dst.place, dst.data, src.place, src.data, regions);
+    if (!e.ok()) e.message = "copy: " + e.message;
+    return e;
   }
-  void OnOK() override {
-    if (error_.ok()) deferred_.Resolve(Env().Undefined());
-    else deferred_.Reject(make_error(Env(), error_.status, "copy: " + error_.message).Value());
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  Napi::Reference<Napi::Array> held_;
-  CopyCall call_;
-  gqa::Error error_;
 };
 
 }  // namespace
@@ -112,24 +89,12 @@ Napi::Value Copy(const Napi::CallbackInfo& info) {
   CopyCall call;
   call.prepare(info);
   gqa::Error e = call.run();
-  if (!e.ok()) throw_error(info.Env(), e.status, "copy: " + e.message);
+  if (!e.ok()) throw_error(info.Env(), e.status, e.message);
   return info.Env().Undefined();
 }
 
 Napi::Value CopyAsync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
-  auto* worker = new CopyWorker(env, deferred);
-  try {
-    worker->call().prepare(info);
-  } catch (const Napi::Error& e) {
-    delete worker;
-    deferred.Reject(e.Value());
-    return deferred.Promise();
-  }
-  worker->hold_values();
-  worker->Queue();
-  return deferred.Promise();
+  return PromiseWorker<CopyCall>::Start(info, "copy");
 }
 
 }  // namespace gqa_napi
