@@ -9,6 +9,7 @@ import * as os from 'os';
 import { parseArgs } from 'util';
 import { Tensor, attention, buildInfo } from '../../lib';
 import { native } from '../../lib/native';
+import { generator, normals } from '../parity/random';
 import { GqaShape, ORT_INSTALL_HINT, OrtGqa, PeerInputs, loadOrt, splitCache } from './ort-peer';
 import { medianMs } from './timing';
 
@@ -80,16 +81,9 @@ const CASES: Case[] = [1, 4].flatMap((batch) => [
   { name: `decode B=${batch}`, decode: true, batch, sq: 1, skv: DECODE_KEYS },
 ]);
 
-// Deterministic uniform [-1, 1) inputs (xorshift32).
-let state = 0x9e3779b9;
-function random(n: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
-    a[i] = (state >>> 0) / 2 ** 31 - 1;
-  }
-  return a;
-}
+// Standard normal inputs from a fixed seed.
+const next = generator(20261123, 1);
+const random = (n: number) => normals(n, next);
 
 function inputSets(c: Case): InputSet[] {
   const kvShape = [c.batch, c.skv, KV_HEADS, HEAD_DIM];
