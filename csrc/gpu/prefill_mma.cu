@@ -2,8 +2,8 @@
 //
 // Block (row tile, KV head g, batch b): 64 packed query rows of group g (kernel_params.h), 16 per warp, held in
 // registers as mma A fragments. K and V tiles of kKeys rows go through shared memory; S = Q K^T and O += P V run
-// on tensor cores with f32 accumulation, the softmax in f32 registers (log2 units). P is rounded to the input
-// dtype (round-to-nearest-even) for the P V product, as every tensor-core attention does.
+// on tensor cores with f32 accumulation, the softmax in f32 registers (log2 units). P enters P V as a sum of 16-bit
+// terms (split_p_fragment: three for bf16, two for f16), so that P V is accurate to about f32, not to the dtype.
 //
 // Fragment layout of m16n8k16 (g = lane / 4, t = lane % 4): A regs hold (row g | g+8, cols 2t..2t+1 | +8);
 // B regs hold (k = 2t..2t+1 | +8, n = g); C holds (row g | g+8, cols 2t, 2t+1).
@@ -57,6 +57,69 @@ __device__ __forceinline__ uint32_t pack_pair<f16_t>(float lo, float hi) {
   uint32_t r;
   asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
   return r;
+}
+
+// A packed pair of T back to two floats (exact); the low half goes to lo.
+template <typename T>
+__device__ __forceinline__ void unpack_pair(uint32_t r, float& lo, float& hi);
+
+template <>
+__device__ __forceinline__ void unpack_pair<bf16_t>(uint32_t r, float& lo, float& hi) {
+  lo = __uint_as_float(r << 16);
+  hi = __uint_as_float(r & 0xffff0000u);
+}
+
+template <>
+__device__ __forceinline__ void unpack_pair<f16_t>(uint32_t r, float& lo, float& hi) {
+  asm("{\n.reg .b16 l, h;\nmov.b32 {l, h}, %2;\ncvt.f32.f16 %0, l;\ncvt.f32.f16 %1, h;\n}\n" : "=f"(lo), "=f"(hi) : "r"(r));
+}
+
+// Why P is split. Rounding P to the input dtype before P V (what FlashAttention-2 does) gives every weight a
+// relative error up to 2^-8 in bf16. With an f32 output that is orders of magnitude above the error of the f32-math
+// reference that the parity check measures against the float64 golden (docs/parity.md: the `p-bf16` fault class,
+// caught by the bf16-in/f32-out cases). So P is written as a sum of terms in T, each the rounding of what the
+// terms before it left (the remainders are exact in f32), and every term is multiplied by V on the tensor cores
+// with f32 accumulation. V is already in T, so the only new error is the last term's rounding.
+//
+// bf16 keeps 8 significant bits a term: two terms leave |error| up to 2^-16 P, which on short causal rows with
+// |V| ~ 3 reaches the parity check's 1e-5 floor for f32 outputs (checked in simulation), so bf16 takes three
+// (|error| <= 2^-24 P, as good as P's own f32 rounding). f16 keeps 11 bits, so two terms do (2^-22 P), but not
+// its range: P is in [0, 1] and the tail |P - hi| <= min(2^-11 P, 2^-12) lies below f16's smallest normal (2^-14)
+// for every P, and as a subnormal (spacing 2^-24) it would keep a few bits or none. The tail is therefore scaled
+// by 2^24 before the conversion (<= 2^12: no overflow; normal down to 2^-38), accumulated apart and multiplied back
+// by 2^-24 (exact in f32): |error| <= 2^-22 P + 2^-49. bf16 has f32's exponent range: its tail needs no scale.
+template <typename T>
+struct PSplit;
+template <>
+struct PSplit<bf16_t> {
+  static constexpr int kTerms = 3;
+  static constexpr float kTailScale = 1.f;
+};
+template <>
+struct PSplit<f16_t> {
+  static constexpr int kTerms = 2;
+  static constexpr float kTailScale = 0x1p24f;
+};
+
+// The A fragments of P for one k16 step as PSplit<T>::kTerms terms (the tail terms scaled by kTailScale): s0 and
+// s1 are the S accumulators of key blocks 2kk and 2kk+1, which are exactly the A fragment of keys 16kk..16kk+15.
+template <typename T>
+__device__ __forceinline__ void split_p_fragment(const float (&s0)[4], const float (&s1)[4],
+                                                 uint32_t (&terms)[PSplit<T>::kTerms][4]) {
+  const float x[8] = {s0[0], s0[1], s0[2], s0[3], s1[0], s1[1], s1[2], s1[3]};
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    float r0 = x[2 * i], r1 = x[2 * i + 1];  // what the terms so far leave of the pair
+#pragma unroll
+    for (int t = 0; t < PSplit<T>::kTerms; ++t) {
+      terms[t][i] = pack_pair<T>(r0, r1);
+      float q0, q1;
+      unpack_pair<T>(terms[t][i], q0, q1);
+      r0 -= q0;
+      r1 -= q1;
+      if (t == 0) r0 *= PSplit<T>::kTailScale, r1 *= PSplit<T>::kTailScale;
+    }
+  }
 }
 
 __device__ __forceinline__ uint32_t shared_address(const void* p) {
@@ -214,18 +277,26 @@ __global__ void __launch_bounds__(MmaTile<kHeadDim>::kThreads) prefill_mma_kerne
       }
     }
 
-    // O += P V: the S accumulators of key blocks 2kk and 2kk+1 are exactly the A fragment of keys 16kk..16kk+15.
+    // O += P V, term by term (split_p_fragment): the first into O, the tail terms of the whole tile into o_tail
+    // per dim block, which then goes into O once, unscaled.
+    using Split = PSplit<T>;
+    constexpr int kKeySteps = Tile::kKeys / 16;
+    uint32_t p_terms[kKeySteps][Split::kTerms][4];
 #pragma unroll
-    for (int kk = 0; kk < Tile::kKeys / 16; ++kk) {
-      const uint32_t pa[4] = {pack_pair<T>(s[2 * kk][0], s[2 * kk][1]), pack_pair<T>(s[2 * kk][2], s[2 * kk][3]),
-                              pack_pair<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                              pack_pair<T>(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+    for (int kk = 0; kk < kKeySteps; ++kk) split_p_fragment<T>(s[2 * kk], s[2 * kk + 1], p_terms[kk]);
 #pragma unroll
-      for (int nd = 0; nd < kDimBlocks; ++nd) {
+    for (int nd = 0; nd < kDimBlocks; ++nd) {
+      float o_tail[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+      for (int kk = 0; kk < kKeySteps; ++kk) {
         uint32_t b0, b1;
         ldmatrix_x2_trans(b0, b1, &v_tile[kk * 16 + lane % 16][nd * 8]);
-        mma_16816<T>(o[nd], pa, b0, b1);
+        mma_16816<T>(o[nd], p_terms[kk][0], b0, b1);
+#pragma unroll
+        for (int t = 1; t < Split::kTerms; ++t) mma_16816<T>(o_tail, p_terms[kk][t], b0, b1);
       }
+#pragma unroll
+      for (int i = 0; i < 4; ++i) o[nd][i] += o_tail[i] * (1.f / Split::kTailScale);
     }
   }
 
