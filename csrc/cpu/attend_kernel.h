@@ -91,7 +91,9 @@ inline void dot_rows(int64_t n, int64_t d_cols, const float* k, int64_t ldk, con
       const typename V::reg kv = V::load(k + c * ldk + d);
       for (int i = 0; i < RB; ++i) acc[i] = V::fma(V::load(q + i * ldq + d), kv, acc[i]);
     }
-    for (int i = 0; i < RB; ++i) s[c * lds + i] = V::reduce_add(acc[i]);
+    if constexpr (RB == 4) V::reduce_add4(acc, s + c * lds);  // the group of four query heads of decode
+    else
+      for (int i = 0; i < RB; ++i) s[c * lds + i] = V::reduce_add(acc[i]);
   }
 }
 
@@ -345,8 +347,9 @@ void add_weighted_keys(int64_t R, int64_t d_cols, const float* w, int64_t ldw, c
 
 // Keys [t0, t0 + kKvTile) of a set of items with few rows each (decode: the query heads of each KV head at one
 // position), key by key across the set: in [B, S, Hkv, D] the rows of all KV heads of one key are one contiguous
-// run, so K and V stream through memory in order, each byte read once. Each output still adds its keys in key
-// order, as attend_tile does.
+// run, so K and V stream through memory in order, each byte read once. The score pass prefetches the V rows along
+// with the K rows, so the output pass finds the whole tile's V in L2 (a tile of K and V for all KV heads fits it).
+// Each output still adds its keys in key order, as attend_tile does.
 template <class V>
 void attend_tile_by_keys(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
                          int64_t t0) {
@@ -359,9 +362,9 @@ void attend_tile_by_keys(const AttentionParams& p, const WorkItem* items, const 
     for (int64_t i = 0; i < count; ++i) {
       const float* k_row = ws[i].k + c * ldd;
       prefetch_row(p, p.k, p.k_stride, items[i], j + kPrefetchAhead);
+      prefetch_row(p, p.v, p.v_stride, items[i], j + kPrefetchAhead);
       if (in_place) k_row = row_in_place(p, p.k, p.k_stride, items[i], j);
       else {
-        prefetch_row(p, p.v, p.v_stride, items[i], j + kPrefetchAhead);
         if (!k_bf16) convert_row<V>(p, p.k, p.k_stride, items[i], j, ws[i].k + c * ldd);
         convert_row<V>(p, p.v, p.v_stride, items[i], j, ws[i].v + c * ldd);
       }
@@ -376,12 +379,7 @@ void attend_tile_by_keys(const AttentionParams& p, const WorkItem* items, const 
       const ItemShape<V> sh(p, items[i]);
       const float* v[kKeysPerPass];
       for (int k = 0; k < keys; ++k) {
-        if (in_place) {
-          prefetch_row(p, p.v, p.v_stride, items[i], t0 + c + k + kPrefetchAhead);
-          v[k] = row_in_place(p, p.v, p.v_stride, items[i], t0 + c + k);
-        } else {
-          v[k] = ws[i].v + (c + k) * ldd;
-        }
+        v[k] = in_place ? row_in_place(p, p.v, p.v_stride, items[i], t0 + c + k) : ws[i].v + (c + k) * ldd;
       }
       const float* w = ws[i].p + c * sh.ldr;
       switch (keys) {

@@ -37,6 +37,12 @@ struct VecAvx2 {
     h = _mm_add_ps(h, _mm_movehl_ps(h, h));
     return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
   }
+  // out[i] = the sum of x[i]'s lanes, for four vectors at once: pairwise sums shared across the four, then the two
+  // 128-bit halves.
+  static void reduce_add4(const reg x[4], float* out) {
+    const reg h = _mm256_hadd_ps(_mm256_hadd_ps(x[0], x[1]), _mm256_hadd_ps(x[2], x[3]));
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+  }
 
   static reg exp(reg x) {
     const reg underflow = _mm256_cmp_ps(x, set1(kExpUnderflow), _CMP_LT_OQ);

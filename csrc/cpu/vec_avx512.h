@@ -23,6 +23,13 @@ struct VecAvx512 {
   static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static float reduce_add(reg x) { return _mm512_reduce_add_ps(x); }
+  // out[i] = the sum of x[i]'s lanes: each vector's 256-bit halves added, then VecAvx2's four-vector reduction.
+  static void reduce_add4(const reg x[4], float* out) {
+    VecAvx2::reg half[4];
+    for (int i = 0; i < 4; ++i)
+      half[i] = _mm256_add_ps(_mm512_castps512_ps256(x[i]), _mm512_extractf32x8_ps(x[i], 1));
+    VecAvx2::reduce_add4(half, out);
+  }
 
   // The same algorithm and constants as VecAvx2::exp.
   static reg exp(reg x) {

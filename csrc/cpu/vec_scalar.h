@@ -26,6 +26,9 @@ struct VecScalar {
   static reg fma(reg a, reg b, reg c) { return a * b + c; }
   static reg exp(reg x) { return std::exp(x); }
   static float reduce_add(reg x) { return x; }
+  static void reduce_add4(const reg x[4], float* out) {
+    for (int i = 0; i < 4; ++i) out[i] = x[i];
+  }
 
   // n contiguous elements of dtype t at src, as f32.
   static void load_row(const void* src, DType t, int64_t n, float* dst) {
