@@ -7,7 +7,9 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <vector>
@@ -139,7 +141,9 @@ struct Scratch {
   std::vector<float> merged;         // one output row and its sum l, being merged from splits
   std::vector<Workspace> ws;
   std::vector<WorkItem> items;
-  Scratch(int64_t set_size, int64_t max_rows, int64_t head_dim) : ws(size_t(set_size)), items(size_t(set_size)) {
+  int64_t set_size, max_rows, head_dim;  // what it was sized for
+  Scratch(int64_t set_size, int64_t max_rows, int64_t head_dim)
+      : ws(size_t(set_size)), items(size_t(set_size)), set_size(set_size), max_rows(max_rows), head_dim(head_dim) {
     const int64_t ldr = pad_up(max_rows), ldd = pad_up(head_dim);
     const int64_t sizes[8] = {std::max(head_dim * ldr, max_rows * ldd), kKvTile * ldd, kKvTile * ldd, kKvTile * ldr,
                               max_rows * ldd, ldr, ldr, ldr};
@@ -162,6 +166,42 @@ struct Scratch {
     }
   }
 };
+
+// Scratch kept from call to call: a fresh one is hundreds of KiB of pages the system hands out untouched, and
+// faulting them in took a good share of a decode call. Any thread may take one, so concurrent calls never share one.
+class ScratchCache {
+ public:
+  std::unique_ptr<Scratch> take(int64_t set_size, int64_t max_rows, int64_t head_dim) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (auto it = kept_.begin(); it != kept_.end(); ++it) {
+        const Scratch& s = **it;
+        if (s.set_size == set_size && s.max_rows == max_rows && s.head_dim == head_dim) {
+          std::unique_ptr<Scratch> found = std::move(*it);
+          kept_.erase(it);
+          return found;
+        }
+      }
+    }
+    return std::unique_ptr<Scratch>(new Scratch(set_size, max_rows, head_dim));
+  }
+  // Keeps the most recently used shapes: the oldest goes when the cache is full.
+  void give(std::unique_ptr<Scratch> s) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (kept_.size() == kMaxKept) kept_.pop_front();
+    kept_.push_back(std::move(s));
+  }
+
+ private:
+  static constexpr size_t kMaxKept = 16;
+  std::mutex mutex_;
+  std::deque<std::unique_ptr<Scratch>> kept_;
+};
+
+ScratchCache& scratch_cache() {
+  static ScratchCache* cache = new ScratchCache;  // never destroyed: pool threads may outlive static destructors
+  return *cache;
+}
 
 // Results of the splits of every block, kept until a block's last split merges them. A row holds the head_dim
 // unnormalised outputs followed by the row's sum l, so that the merge combines l with the very operations that
@@ -226,7 +266,7 @@ void run_plan(const AttentionParams& p, const Plan& plan, int num_threads) {
   // Everything is allocated here, before any thread starts, so running out of memory is an error to return.
   const int threads = resolve_threads(num_threads, num_items);
   std::vector<std::unique_ptr<Scratch>> scratch;
-  for (int t = 0; t < threads; ++t) scratch.emplace_back(new Scratch(plan.max_set, plan.max_rows, p.head_dim));
+  for (int t = 0; t < threads; ++t) scratch.push_back(scratch_cache().take(plan.max_set, plan.max_rows, p.head_dim));
   std::atomic<int64_t> next{0};
 
   run_on_threads(threads, [&](int thread_index) {
@@ -252,6 +292,7 @@ void run_plan(const AttentionParams& p, const Plan& plan, int num_threads) {
         finish_block(p, plan, first + i, split, sc.ws[size_t(i)], partials.get(), sc.merged);
     }
   });
+  for (auto& sc : scratch) scratch_cache().give(std::move(sc));
 }
 
 }  // namespace
