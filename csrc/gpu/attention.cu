@@ -155,24 +155,65 @@ class DeviceCopies {
   ~DeviceCopies() {
     for (void* ptr : owned_) gpu_free(ptr);
   }
-  // Allocates `bytes` on the device and copies them from `host` (when given); *device_ptr = the copy.
+  // Allocates `bytes` on the device and copies them from `host` (when given) on `stream`; *device_ptr = the copy.
   template <typename T>
-  Error upload(const T* host, size_t bytes, T** device_ptr) {
+  Error upload(const T* host, size_t bytes, T** device_ptr, gpuStream_t stream = nullptr) {
     void* ptr = nullptr;
     *device_ptr = nullptr;
     if (host == nullptr || bytes == 0) return {};
     if (Error e = gpu_malloc(bytes, &ptr); !e.ok()) return e;
     owned_.push_back(ptr);
     *device_ptr = static_cast<T*>(ptr);
-    return gpu_memcpy_h2d(ptr, host, bytes, nullptr);
+    return gpu_memcpy_h2d(ptr, host, bytes, stream);
   }
 
  private:
   std::vector<void*> owned_;
 };
 
+// Bytes of the LSE [B, Hq, Sq] (varlen [Hq, total]) that its strides reach.
+size_t lse_bytes(const AttentionParams& p) {
+  if (p.lse == nullptr) return 0;
+  const int64_t q_rows = p.varlen() ? p.cu_seqlens_q[p.batch] : p.seqlen_q;
+  const int64_t extent[3] = {p.batch, p.heads_q, q_rows};
+  return size_t(span(p.lse_stride, extent, 3)) * sizeof(float);
+}
+
 }  // namespace
 }  // namespace gpu
+
+Error gpu_attention_host_arrays(const AttentionParams& hp, void* stream_ptr) {
+  const gpuStream_t stream = gpuStream_t(stream_ptr);
+  const size_t batch_ints = size_t(hp.batch + 1) * sizeof(int32_t);
+  const size_t lse_bytes = gpu::lse_bytes(hp);
+  gpu::DeviceCopies copies;  // freed after the final synchronize below
+  AttentionParams dp = hp;
+  int32_t *head_map, *cu_q, *cu_kv, *page_table, *seqlens;
+  float *lse, *sinks;
+  Error e;
+  // lse goes up too, so elements its strides skip come back unchanged.
+  if (!(e = copies.upload<float>(hp.lse, lse_bytes, &lse, stream)).ok() ||
+      !(e = copies.upload(hp.head_map, size_t(hp.heads_q) * 4, &head_map, stream)).ok() ||
+      !(e = copies.upload(hp.cu_seqlens_q, batch_ints, &cu_q, stream)).ok() ||
+      !(e = copies.upload(hp.cu_seqlens_kv, batch_ints, &cu_kv, stream)).ok() ||
+      !(e = copies.upload(hp.sinks, size_t(hp.heads_q) * 4, &sinks, stream)).ok() ||
+      !(e = copies.upload(hp.page_table, size_t(hp.batch * hp.page_table_stride) * 4, &page_table, stream)).ok() ||
+      !(e = copies.upload(hp.seqlens_kv, size_t(hp.batch) * 4, &seqlens, stream)).ok()) {
+    (void)gpu_stream_synchronize(stream);
+    return e;
+  }
+  dp.lse = lse;
+  dp.head_map = head_map;
+  dp.cu_seqlens_q = cu_q;
+  dp.cu_seqlens_kv = cu_kv;
+  dp.sinks = sinks;
+  dp.page_table = page_table;
+  dp.seqlens_kv = seqlens;
+  e = gpu::run_attention(dp, stream, hp.head_map);
+  if (e.ok() && hp.lse) e = gpu_memcpy_d2h(hp.lse, lse, lse_bytes, stream);
+  const Error synced = gpu_stream_synchronize(stream);
+  return e.ok() ? synced : e;
+}
 
 Error gpu_attention(const AttentionParams& p, void* stream, const int32_t* host_head_map) {
   return gpu::run_attention(p, gpuStream_t(stream), host_head_map);
@@ -196,48 +237,27 @@ Error gpu_attention_host(const AttentionParams& hp) {
     kv_extent[1] = hp.page_size;
   }
   const int64_t q_extent[4] = {q_batch, q_rows, hp.heads_q, hp.head_dim};
-  const int64_t lse_extent[3] = {hp.batch, hp.heads_q, q_rows};
   const size_t in_elem = size_t(dtype_size(hp.dtype)), out_elem = size_t(dtype_size(hp.out_dtype));
   const size_t q_bytes = size_t(gpu::span(hp.q_stride, q_extent, 4)) * in_elem;
   const size_t k_bytes = size_t(gpu::span(hp.k_stride, kv_extent, 4)) * in_elem;
   const size_t v_bytes = size_t(gpu::span(hp.v_stride, kv_extent, 4)) * in_elem;
   const size_t out_bytes = size_t(gpu::span(hp.out_stride, q_extent, 4)) * out_elem;
-  const size_t lse_bytes = hp.lse ? size_t(gpu::span(hp.lse_stride, lse_extent, 3)) * sizeof(float) : 0;
-  const size_t batch_ints = size_t(hp.batch + 1) * sizeof(int32_t);
 
   gpu::DeviceCopies copies;
   AttentionParams dp = hp;
   char *q, *k, *v, *out;
-  int32_t *head_map, *cu_q, *cu_kv, *page_table, *seqlens;
-  float *lse, *sinks;
   Error e;
   if (!(e = copies.upload(static_cast<const char*>(hp.q), q_bytes, &q)).ok()) return e;
   if (!(e = copies.upload(static_cast<const char*>(hp.k), k_bytes, &k)).ok()) return e;
   if (!(e = copies.upload(static_cast<const char*>(hp.v), v_bytes, &v)).ok()) return e;
-  // out and lse go up too, so elements the strides skip come back unchanged.
+  // out goes up too, so elements the strides skip come back unchanged.
   if (!(e = copies.upload(static_cast<const char*>(hp.out), out_bytes, &out)).ok()) return e;
-  if (!(e = copies.upload<float>(hp.lse, lse_bytes, &lse)).ok()) return e;
-  if (!(e = copies.upload(hp.head_map, size_t(hp.heads_q) * 4, &head_map)).ok()) return e;
-  if (!(e = copies.upload(hp.cu_seqlens_q, batch_ints, &cu_q)).ok()) return e;
-  if (!(e = copies.upload(hp.cu_seqlens_kv, batch_ints, &cu_kv)).ok()) return e;
-  if (!(e = copies.upload(hp.sinks, size_t(hp.heads_q) * 4, &sinks)).ok()) return e;
-  if (!(e = copies.upload(hp.page_table, size_t(hp.batch * hp.page_table_stride) * 4, &page_table)).ok()) return e;
-  if (!(e = copies.upload(hp.seqlens_kv, size_t(hp.batch) * 4, &seqlens)).ok()) return e;
   dp.q = q;
   dp.k = k;
   dp.v = v;
   dp.out = out;
-  dp.lse = lse;
-  dp.head_map = head_map;
-  dp.cu_seqlens_q = cu_q;
-  dp.cu_seqlens_kv = cu_kv;
-  dp.sinks = sinks;
-  dp.page_table = page_table;
-  dp.seqlens_kv = seqlens;
-
-  if (!(e = gpu::run_attention(dp, nullptr, hp.head_map)).ok()) return e;
+  if (!(e = gpu_attention_host_arrays(dp, nullptr)).ok()) return e;
   if (!(e = gpu_memcpy_d2h(hp.out, out, out_bytes, nullptr)).ok()) return e;
-  if (hp.lse && !(e = gpu_memcpy_d2h(hp.lse, lse, lse_bytes, nullptr)).ok()) return e;
   return gpu_stream_synchronize(nullptr);
 }
 

@@ -52,6 +52,10 @@ Error gpu_stream_synchronize(void* stream);
 // pass the host copy as host_head_map (length heads_q) to skip that copy.
 Error gpu_attention(const AttentionParams& p, void* stream, const int32_t* host_head_map = nullptr);
 
+// The same with q, k, v and out on the current device and the small arrays (lse, head_map, cu_seqlens_q/kv, sinks,
+// page_table, seqlens_kv) in host memory: they are copied over for the call, lse is copied back, and it waits.
+Error gpu_attention_host_arrays(const AttentionParams& p, void* stream);
+
 // The same with every pointer in host memory: copies the inputs to the current device, runs, copies out (and
 // lse) back and waits. Elements of out that the strides skip keep their contents.
 Error gpu_attention_host(const AttentionParams& host_params);

@@ -1,9 +1,6 @@
 #include "napi/gpu_runtime.h"
 
 #if defined(GQA_WITH_CUDA) || defined(GQA_WITH_HIP)
-#include <algorithm>
-#include <vector>
-
 #include "gpu/gpu.h"
 #endif
 
@@ -55,30 +52,6 @@ class Stream {
   void* stream_ = nullptr;
 };
 
-// Device memory freed with this object (after the stream's work: the owner synchronizes first).
-class Scratch {
- public:
-  explicit Scratch(int device) : device_(device) {}
-  ~Scratch() {
-    for (void* ptr : owned_) gpu_release(device_, ptr);
-  }
-  // A device copy of `bytes` bytes of host memory, or null when host is null.
-  template <typename T>
-  gqa::Error upload(const T* host, size_t bytes, void* stream, T** device_ptr) {
-    *device_ptr = nullptr;
-    if (host == nullptr || bytes == 0) return {};
-    void* ptr = nullptr;
-    if (gqa::Error e = gqa::gpu_malloc(bytes, &ptr); !e.ok()) return e;
-    owned_.push_back(ptr);
-    *device_ptr = static_cast<T*>(ptr);
-    return gqa::gpu_memcpy_h2d(ptr, host, bytes, stream);
-  }
-
- private:
-  int device_;
-  std::vector<void*> owned_;
-};
-
 }  // namespace
 
 gqa::Error gpu_copy(int device, void* dst, bool dst_on_gpu, const void* src, bool src_on_gpu, const CopyRegion* regions,
@@ -100,39 +73,10 @@ gqa::Error gpu_copy(int device, void* dst, bool dst_on_gpu, const void* src, boo
   return gqa::gpu_stream_synchronize(stream.get());
 }
 
-gqa::Error gpu_attention_device_tensors(int device, const gqa::AttentionParams& hp) {
+gqa::Error gpu_attention_device_tensors(int device, const gqa::AttentionParams& p) {
   Stream stream;
   if (gqa::Error e = stream.open(device); !e.ok()) return e;
-  Scratch scratch(device);
-  gqa::AttentionParams dp = hp;
-  const size_t batch_ints = size_t(hp.batch + 1) * sizeof(int32_t);
-  // lse [B, Hq, Sq] (varlen [Hq, total]) is contiguous: its extent is its last element plus one.
-  const size_t lse_floats = hp.varlen() ? size_t(hp.lse_stride[1] * hp.heads_q)
-                                        : size_t(hp.batch * hp.heads_q * hp.seqlen_q);
-  int32_t *head_map, *cu_q, *cu_kv, *page_table, *seqlens;
-  float *sinks, *lse;
-  gqa::Error e;
-  if (!(e = scratch.upload(hp.head_map, size_t(hp.heads_q) * 4, stream.get(), &head_map)).ok() ||
-      !(e = scratch.upload(hp.cu_seqlens_q, batch_ints, stream.get(), &cu_q)).ok() ||
-      !(e = scratch.upload(hp.cu_seqlens_kv, batch_ints, stream.get(), &cu_kv)).ok() ||
-      !(e = scratch.upload(hp.page_table, size_t(hp.batch * hp.page_table_stride) * 4, stream.get(), &page_table)).ok() ||
-      !(e = scratch.upload(hp.seqlens_kv, size_t(hp.batch) * 4, stream.get(), &seqlens)).ok() ||
-      !(e = scratch.upload(hp.sinks, size_t(hp.heads_q) * 4, stream.get(), &sinks)).ok() ||
-      !(e = scratch.upload<float>(hp.lse, lse_floats * 4, stream.get(), &lse)).ok()) {
-    (void)gqa::gpu_stream_synchronize(stream.get());
-    return e;
-  }
-  dp.head_map = head_map;
-  dp.cu_seqlens_q = cu_q;
-  dp.cu_seqlens_kv = cu_kv;
-  dp.page_table = page_table;
-  dp.seqlens_kv = seqlens;
-  dp.sinks = sinks;
-  dp.lse = lse;
-  e = gqa::gpu_attention(dp, stream.get(), hp.head_map);
-  if (e.ok() && hp.lse) e = gqa::gpu_memcpy_d2h(hp.lse, lse, lse_floats * 4, stream.get());
-  const gqa::Error synced = gqa::gpu_stream_synchronize(stream.get());
-  return e.ok() ? synced : e;
+  return gqa::gpu_attention_host_arrays(p, stream.get());
 }
 
 gqa::Error gpu_attention_host_tensors(const gqa::AttentionParams& p) {
