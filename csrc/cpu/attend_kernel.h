@@ -133,13 +133,14 @@ inline void load_row(const void* base, DType t, int64_t offset, int64_t stride, 
 constexpr int64_t kPrefetchAhead = 8;
 
 // Prefetches key j's row of the item's KV head in the K or V tensor `base` (with its strides), if the item visits j.
+template <int Locality = 2>
 inline void prefetch_row(const AttentionParams& p, const void* base, const int64_t stride[4], const WorkItem& it,
                          int64_t j) {
   if (j >= it.key_end) return;
   const int64_t size = dtype_size(p.dtype);
   const char* row = static_cast<const char*>(base) + (p.kv_row(stride, it.batch, j) + it.kv_head * stride[2]) * size;
   const int64_t bytes = ((p.head_dim - 1) * stride[3] + 1) * size;
-  for (int64_t at = 0; at < bytes; at += 64) __builtin_prefetch(row + at, 0, 2);
+  for (int64_t at = 0; at < bytes; at += 64) __builtin_prefetch(row + at, 0, Locality);
 }
 
 // Scores of few-row items from the bf16 K rows in place, by the vector type's bf16 dot product (when it has one):
@@ -363,6 +364,7 @@ void attend_tile_by_keys(const AttentionParams& p, const WorkItem* items, const 
       const float* k_row = ws[i].k + c * ldd;
       prefetch_row(p, p.k, p.k_stride, items[i], j + kPrefetchAhead);
       prefetch_row(p, p.v, p.v_stride, items[i], j + kPrefetchAhead);
+      prefetch_row<3>(p, p.k, p.k_stride, items[i], j + 1);  // from L2 into L1 for the next key
       if (in_place) k_row = row_in_place(p, p.k, p.k_stride, items[i], j);
       else {
         if (!k_bf16) convert_row<V>(p, p.k, p.k_stride, items[i], j, ws[i].k + c * ldd);
@@ -380,6 +382,7 @@ void attend_tile_by_keys(const AttentionParams& p, const WorkItem* items, const 
       const float* v[kKeysPerPass];
       for (int k = 0; k < keys; ++k) {
         v[k] = in_place ? row_in_place(p, p.v, p.v_stride, items[i], t0 + c + k) : ws[i].v + (c + k) * ldd;
+        if (in_place) prefetch_row<3>(p, p.v, p.v_stride, items[i], t0 + c + k + kKeysPerPass);
       }
       const float* w = ws[i].p + c * sh.ldr;
       switch (keys) {
