@@ -2,6 +2,7 @@
 // one thread index of one call. The pool grows when a call finds fewer idle threads than it has tasks, so
 // concurrent calls each get their threads; threads are never ended (the pool is deliberately never destroyed, so
 // nothing races with static destruction at process exit).
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -13,6 +14,17 @@
 namespace gqa {
 namespace cpu {
 namespace {
+
+// Waits on `cv` until pred() holds. By timed waits against the system clock, not condition_variable::wait or a
+// steady-clock wait: GCC 12 made wait(unique_lock&) a GLIBCXX_3.4.30 symbol, and steady-clock waits call
+// pthread_cond_clockwait (GLIBC_2.34), both newer than what the prebuilds promise (lib/compat.ts); this one is inline
+// over pthread_cond_timedwait. The timeout only bounds each wait (a clock change merely shortens or lengthens one):
+// the waiter rechecks and waits again.
+template <class Pred>
+void wait_until_true(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, const Pred& pred) {
+  while (!cv.wait_until(lock, std::chrono::system_clock::now() + std::chrono::seconds(1), pred)) {
+  }
+}
 
 struct Call {
   void (*run)(void*, int) = nullptr;
@@ -50,14 +62,14 @@ class Pool {
     if (threads <= 1) return;
     std::unique_lock<std::mutex> lock(mutex_);
     for (auto it = tasks_.begin(); it != tasks_.end();) it = it->call == &call ? tasks_.erase(it) : it + 1;
-    call.finished.wait(lock, [&] { return call.running == 0; });
+    wait_until_true(call.finished, lock, [&] { return call.running == 0; });
   }
 
  private:
   void serve() {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-      work_.wait(lock, [&] { return !tasks_.empty(); });
+      wait_until_true(work_, lock, [&] { return !tasks_.empty(); });
       const Task task = tasks_.front();
       tasks_.pop_front();
       --idle_;
