@@ -7,22 +7,21 @@ import { BackendUnavailableError, OptionError } from '../lib/errors';
 import { LoadAttempt, RuntimeFacts, loadErrorMessage, possibleSolutions } from '../lib/load-error';
 import { prebuildFolder, selectBinary } from '../lib/loader';
 import { probeBinary } from '../lib/probe';
-import { ROOT } from './helpers/prebuild';
+import { ROOT, ensureCpuPrebuild } from './helpers/prebuild';
 
-/** A CPU-only binary already built in this checkout: the CPU prebuild, else the local build if it is CPU-only. */
-function cpuOnlyBinary(): string | null {
+/** A CPU-only binary built in this checkout: the CPU prebuild, else the local build if it is CPU-only, else the
+ * CPU prebuild built now (a local build with CUDA or HIP is not CPU-only). */
+function cpuOnlyBinary(): string {
   const candidates = [prebuildFolder(ROOT, 'cpu'), path.join(ROOT, 'build', 'Release')]
     .filter((dir) => fs.existsSync(dir))
     .flatMap((dir) => fs.readdirSync(dir).filter((name) => name.endsWith('.node')).map((name) => path.join(dir, name)));
   return candidates.find((file) => {
     const probe = probeBinary(file);
     return probe.loaded && probe.gpu === null;
-  }) ?? null;
+  }) ?? ensureCpuPrebuild();
 }
 
 const cpuBinary = cpuOnlyBinary();
-if (!cpuBinary) console.warn('loader tests that load a binary are skipped: no CPU-only build (run npm run build:native)');
-const withBinary = cpuBinary ? test : test.skip;
 
 let roots: string[] = [];
 afterEach(() => {
@@ -49,8 +48,8 @@ const cudaPrebuild = `prebuilds/${tuple}-cuda/node-gqa.glibc.node`;
 const broken = { text: 'not a shared object' };
 
 describe('variant choice', () => {
-  withBinary('a GPU variant that fails its probe is passed over for the CPU prebuild, with a notice saying why', () => {
-    const root = fakeRoot({ [cpuPrebuild]: { copy: cpuBinary! }, [cudaPrebuild]: broken });
+  test('a GPU variant that fails its probe is passed over for the CPU prebuild, with a notice saying why', () => {
+    const root = fakeRoot({ [cpuPrebuild]: { copy: cpuBinary }, [cudaPrebuild]: broken });
     const { binding, report } = selectBinary(root, { backend: 'auto' });
     expect(report.file).toBe(path.join(root, cpuPrebuild));
     expect(report.source).toBe('prebuild');
@@ -64,15 +63,15 @@ describe('variant choice', () => {
     expect((binding as { buildInfo(): { gpu: unknown } }).buildInfo().gpu).toBeNull();
   });
 
-  withBinary('a CPU build placed in a GPU folder is recognised by its probe and not used as that GPU variant', () => {
-    const root = fakeRoot({ [cpuPrebuild]: { copy: cpuBinary! }, [cudaPrebuild]: { copy: cpuBinary! } });
+  test('a CPU build placed in a GPU folder is recognised by its probe and not used as that GPU variant', () => {
+    const root = fakeRoot({ [cpuPrebuild]: { copy: cpuBinary }, [cudaPrebuild]: { copy: cpuBinary } });
     const { report } = selectBinary(root, { backend: 'auto' });
     expect(report.file).toBe(path.join(root, cpuPrebuild));
     expect(report.probed[0]).toMatchObject({ variant: 'cuda', usable: false, reason: 'it is built for the CPU only, not cuda' });
   });
 
-  withBinary('a local build comes before the prebuild, as with node-gyp-build, and needs no notice', () => {
-    const root = fakeRoot({ 'build/Release/node_gqa.node': { copy: cpuBinary! }, [cpuPrebuild]: { copy: cpuBinary! } });
+  test('a local build comes before the prebuild, as with node-gyp-build, and needs no notice', () => {
+    const root = fakeRoot({ 'build/Release/node_gqa.node': { copy: cpuBinary }, [cpuPrebuild]: { copy: cpuBinary } });
     const { report } = selectBinary(root, { backend: 'auto' });
     expect(report.file).toBe(path.join(root, 'build/Release/node_gqa.node'));
     expect(report.source).toBe('build');
@@ -80,8 +79,8 @@ describe('variant choice', () => {
     expect(report.notice).toBeNull();
   });
 
-  withBinary("backend 'cpu' takes the CPU build without probing GPU variants, and without a notice", () => {
-    const root = fakeRoot({ [cpuPrebuild]: { copy: cpuBinary! }, [cudaPrebuild]: broken });
+  test("backend 'cpu' takes the CPU build without probing GPU variants, and without a notice", () => {
+    const root = fakeRoot({ [cpuPrebuild]: { copy: cpuBinary }, [cudaPrebuild]: broken });
     const { report } = selectBinary(root, { backend: 'cpu' });
     expect(report.file).toBe(path.join(root, cpuPrebuild));
     expect(report.reason).toBe('the CPU backend was requested');
@@ -89,14 +88,14 @@ describe('variant choice', () => {
     expect(report.notice).toBeNull();
   });
 
-  withBinary("backend 'cuda' fails with the probe's reason when the CUDA variant cannot run", () => {
-    const root = fakeRoot({ [cpuPrebuild]: { copy: cpuBinary! }, [cudaPrebuild]: broken });
+  test("backend 'cuda' fails with the probe's reason when the CUDA variant cannot run", () => {
+    const root = fakeRoot({ [cpuPrebuild]: { copy: cpuBinary }, [cudaPrebuild]: broken });
     expect(() => selectBinary(root, { backend: 'cuda' })).toThrow(BackendUnavailableError);
     expect(() => selectBinary(root, { backend: 'cuda' })).toThrow(new RegExp(`backend 'cuda' was requested .*${cudaPrebuild}: it failed to load`));
   });
 
-  withBinary("backend 'rocm' fails naming the missing folder when no ROCm variant is installed", () => {
-    const root = fakeRoot({ [cpuPrebuild]: { copy: cpuBinary! } });
+  test("backend 'rocm' fails naming the missing folder when no ROCm variant is installed", () => {
+    const root = fakeRoot({ [cpuPrebuild]: { copy: cpuBinary } });
     expect(() => selectBinary(root, { backend: 'rocm' })).toThrow(/no rocm binary is installed \(.*prebuilds\/.*-rocm is missing/);
   });
 
@@ -163,8 +162,8 @@ describe('possible solutions', () => {
 });
 
 describe('init() and the notice', () => {
-  withBinary('prints the notice once on stderr, and not with quiet', () => {
-    const root = fakeRoot({ [cpuPrebuild]: { copy: cpuBinary! }, [cudaPrebuild]: broken });
+  test('prints the notice once on stderr, and not with quiet', () => {
+    const root = fakeRoot({ [cpuPrebuild]: { copy: cpuBinary }, [cudaPrebuild]: broken });
     const run = (options: { quiet?: boolean }): string => {
       let written = '';
       const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -196,7 +195,7 @@ describe.each(['cuda', 'rocm'] as const)('the %s prebuild, where built', (varian
   const file = fs.existsSync(folder) ? fs.readdirSync(folder).find((name) => name.endsWith('.node')) : undefined;
   const hasDriver = fs.existsSync(DRIVER_FILE[variant]);
   if (!file) console.warn(`${variant} prebuild tests skipped: no ${folder} (npm run prebuild builds it where the toolchain is found)`);
-  const withPrebuild = file && cpuBinary ? test : test.skip;
+  const withPrebuild = file ? test : test.skip;
   const gpuPrebuild = `prebuilds/${tuple}-${variant}/node-gqa.glibc.node`;
 
   withPrebuild('its probe loads it in a child and reports its kind; without a driver it is not usable', () => {
@@ -208,7 +207,7 @@ describe.each(['cuda', 'rocm'] as const)('the %s prebuild, where built', (varian
 
   withPrebuild('without a usable device the loader falls back to the CPU prebuild and the notice carries the reason', () => {
     const probe = probeBinary(path.join(folder, file!));
-    const root = fakeRoot({ [cpuPrebuild]: { copy: cpuBinary! }, [gpuPrebuild]: { copy: path.join(folder, file!) } });
+    const root = fakeRoot({ [cpuPrebuild]: { copy: cpuBinary }, [gpuPrebuild]: { copy: path.join(folder, file!) } });
     const { report } = selectBinary(root, { backend: 'auto' });
     if (probe.gpuUsable) {
       expect(report).toMatchObject({ backend: variant, variant, notice: null });
