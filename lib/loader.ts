@@ -175,10 +175,13 @@ export function selectBinary(root: string, options: LoaderOptions = {}): { bindi
     const reason = wanted === 'cpu'
       ? 'the CPU backend was requested'
       : passedOver.length ? 'no GPU variant is usable here' : 'no GPU variant is installed';
+    // A GPU build without a usable device runs its own CPU backend: say so rather than "passed over" itself.
+    const describe = (status: BinaryStatus) => status.file === candidate.file
+      ? `its ${status.variant ?? 'GPU'} backend (${status.reason})`
+      : `${path.relative(root, status.file)} (${status.reason})`;
     const notice = wanted === 'auto' && passedOver.length
       ? `node-gqa: running on the CPU (${path.relative(root, candidate.file)}); passed over ` +
-        passedOver.map((status) => `${path.relative(root, status.file)} (${status.reason})`).join(', ') +
-        '. Silence with NODE_GQA_QUIET=1 or init({ quiet: true }).'
+        passedOver.map(describe).join(', ') + '. Silence with NODE_GQA_QUIET=1 or init({ quiet: true }).'
       : null;
     return { binding, report: { file: candidate.file, source: candidate.source, variant, backend: 'cpu', reason, probed, notice } };
   }
