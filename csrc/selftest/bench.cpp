@@ -1,11 +1,13 @@
 #include "selftest/bench.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <cstdio>
 #include <functional>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "gqa/backends.h"
@@ -50,9 +52,18 @@ double seconds_per_run(const std::function<gqa::Error()>& run, const std::functi
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
 }
 
+// Pairs (query i, key j) the mask allows, with bottom-right alignment: query i sees keys j <= i + Skv - Sq.
+double allowed_pairs(const Shape& s) {
+  if (!s.causal) return double(s.seqlen_q) * double(s.seqlen_kv);
+  double pairs = 0;
+  for (int64_t i = 0; i < s.seqlen_q; ++i)
+    pairs += double(std::clamp<int64_t>(i + s.seqlen_kv - s.seqlen_q + 1, 0, s.seqlen_kv));
+  return pairs;
+}
+
 bool bench_shapes(const std::vector<Shape>& shapes, const Buffers& mem,
                   const std::function<gqa::Error(const gqa::AttentionParams&, const int32_t*)>& attend,
-                  const std::function<void()>& sync, const char* backend) {
+                  const std::function<void()>& sync, const char* backend, std::vector<BenchResult>* results) {
   bool all_ok = true;
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-1.f, 1.f);
@@ -68,8 +79,12 @@ bool bench_shapes(const std::vector<Shape>& shapes, const Buffers& mem,
     std::vector<int32_t> head_map(kHeadsQ);
     for (int64_t h = 0; h < kHeadsQ; ++h) head_map[size_t(h)] = int32_t(h / (kHeadsQ / kHeadsKv));
     void* head_map_mem = mem.alloc(head_map.size() * 4);
+    BenchResult r;
+    r.name = s.name, r.batch = s.batch, r.seqlen_q = s.seqlen_q, r.seqlen_kv = s.seqlen_kv;
+    r.heads_q = kHeadsQ, r.heads_kv = kHeadsKv, r.head_dim = kHeadDim, r.causal = s.causal, r.decode = s.decode;
     if (!q || !k || !v || !out || !head_map_mem) {
       std::printf("BENCH %-5s %-28s skipped: out of memory\n", backend, s.name);
+      r.error = "out of memory";
       all_ok = false;
     } else {
       mem.upload(q, host.data(), size_t(q_elems) * 2);
@@ -98,18 +113,23 @@ bool bench_shapes(const std::vector<Shape>& shapes, const Buffers& mem,
       p.head_map = static_cast<const int32_t*>(head_map_mem);
       bool ok = e.ok();
       const double t = ok ? seconds_per_run([&] { return attend(p, head_map.data()); }, sync, &ok) : 0;
+      r.ok = ok;
+      r.ms = t * 1e3;
       if (!ok) {
         std::printf("BENCH %-5s %-28s FAILED %s\n", backend, s.name, e.message.c_str());
+        r.error = e.ok() ? "a timed run failed" : e.message;
         all_ok = false;
       } else if (s.decode) {
-        const double bytes = double(kv_elems) * 2 * 2;
-        std::printf("BENCH %-5s %-28s %9.3f ms  %8.1f GB/s (K/V read)\n", backend, s.name, t * 1e3, bytes / t * 1e-9);
+        const double bytes = double(kv_elems) * 2 * 2;  // K and V, 2 bytes per bf16 element
+        r.gbps = bytes / t * 1e-9;
+        std::printf("BENCH %-5s %-28s %9.3f ms  %8.1f GB/s (K/V read)\n", backend, s.name, r.ms, r.gbps);
       } else {
-        double flops = 4.0 * double(s.batch * kHeadsQ * kHeadDim) * double(s.seqlen_q) * double(s.seqlen_kv);
-        if (s.causal) flops /= 2;
-        std::printf("BENCH %-5s %-28s %9.3f ms  %8.2f TFLOP/s\n", backend, s.name, t * 1e3, flops / t * 1e-12);
+        const double flops = 4.0 * double(s.batch * kHeadsQ * kHeadDim) * allowed_pairs(s);
+        r.tflops = flops / t * 1e-12;
+        std::printf("BENCH %-5s %-28s %9.3f ms  %8.2f TFLOP/s\n", backend, s.name, r.ms, r.tflops);
       }
     }
+    results->push_back(r);
     for (void* ptr : {q, k, v, out, head_map_mem}) mem.release(ptr);
   }
   return all_ok;
@@ -117,7 +137,8 @@ bool bench_shapes(const std::vector<Shape>& shapes, const Buffers& mem,
 
 }  // namespace
 
-bool run_benchmarks(const std::string& backend, int threads) {
+bool run_benchmarks(const std::string& backend, int threads, BenchReport* report) {
+  report->backend = backend;
   if (backend == "cpu") {
     const std::vector<Shape> shapes = {{"prefill-1x1024-causal", 1, 1024, 1024, true, false},
                                        {"decode-b8-8k", 8, 1, 8192, false, true},
@@ -127,12 +148,13 @@ bool run_benchmarks(const std::string& backend, int threads) {
                 [](void* p) { delete[] static_cast<char*>(p); }};
     std::printf("BENCH cpu: %d threads (0 = all cores), SIMD %s, bf16, Hq 32, Hkv 8, D 128\n", threads,
                 gqa::cpu_simd_level());
+    report->device = std::string("cpu, SIMD ") + gqa::cpu_simd_level() + ", threads " + std::to_string(threads);
     return bench_shapes(shapes, mem, [&](const gqa::AttentionParams& p, const int32_t* host_head_map) {
                           gqa::AttentionParams hp = p;
                           hp.head_map = host_head_map;
                           return gqa::cpu_attention(hp, threads);
                         },
-                        [] {}, "cpu");
+                        [] {}, "cpu", &report->results);
   }
 #if defined(GQA_WITH_CUDA) || defined(GQA_WITH_HIP)
   const std::vector<Shape> shapes = {{"prefill-4096-causal", 1, 4096, 4096, true, false},
@@ -148,6 +170,8 @@ bool run_benchmarks(const std::string& backend, int threads) {
                 gqa::gpu_stream_synchronize(nullptr);
               },
               [](void* p) { gqa::gpu_free(p); }};
+  gqa::GpuDeviceInfo info;
+  report->device = gqa::gpu_device_info(0, &info).ok() ? info.name : "unknown";
   // The decode roofline: a device-to-device copy reads and writes each byte once.
   const size_t copy_bytes = size_t(1) << 30;
   void* a = mem.alloc(copy_bytes);
@@ -156,19 +180,74 @@ bool run_benchmarks(const std::string& backend, int threads) {
   if (ok) {
     const double t = seconds_per_run([&] { return gqa::gpu_memcpy_d2d(b, a, copy_bytes, nullptr); },
                                      [] { gqa::gpu_stream_synchronize(nullptr); }, &ok);
+    report->copy_gbps = ok ? 2.0 * double(copy_bytes) / t * 1e-9 : 0;
     std::printf("BENCH %-5s %-28s %9.3f ms  %8.1f GB/s (read + write)\n", backend.c_str(), "d2d-copy-1GiB", t * 1e3,
-                2.0 * double(copy_bytes) / t * 1e-9);
+                report->copy_gbps);
   }
   mem.release(a);
   mem.release(b);
   ok = bench_shapes(shapes, mem, [](const gqa::AttentionParams& p, const int32_t* host_head_map) {
                       return gqa::gpu_attention(p, nullptr, host_head_map);
                     },
-                    [] { gqa::gpu_stream_synchronize(nullptr); }, backend.c_str()) && ok;
+                    [] { gqa::gpu_stream_synchronize(nullptr); }, backend.c_str(), &report->results) && ok;
   return ok;
 #else
   return false;
 #endif
+}
+
+namespace {
+
+std::string json_string(const std::string& text) {
+  std::string quoted = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      quoted += '\\';
+      quoted += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+      quoted += escaped;
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "\"";
+}
+
+}  // namespace
+
+bool write_bench_json(const std::vector<BenchReport>& reports, const std::string& path, std::string* why) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) {
+    *why = "cannot open " + path + " for writing: " + std::strerror(errno);
+    return false;
+  }
+  std::fprintf(f, "{\n  \"dtype\": \"bf16\",\n  \"reports\": [");
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const BenchReport& rep = reports[i];
+    std::fprintf(f, "%s\n    {\"backend\": %s, \"device\": %s, \"copy_gbps\": %.9g, \"results\": [", i ? "," : "",
+                 json_string(rep.backend).c_str(), json_string(rep.device).c_str(), rep.copy_gbps);
+    for (size_t j = 0; j < rep.results.size(); ++j) {
+      const BenchResult& r = rep.results[j];
+      std::fprintf(f,
+                   "%s\n      {\"name\": %s, \"batch\": %lld, \"seqlen_q\": %lld, \"seqlen_kv\": %lld, "
+                   "\"heads_q\": %lld, \"heads_kv\": %lld, \"head_dim\": %lld, \"causal\": %s, \"decode\": %s, "
+                   "\"ok\": %s, \"ms\": %.9g, \"tflops\": %.9g, \"gbps\": %.9g, \"error\": %s}",
+                   j ? "," : "", json_string(r.name).c_str(), (long long)r.batch, (long long)r.seqlen_q,
+                   (long long)r.seqlen_kv, (long long)r.heads_q, (long long)r.heads_kv, (long long)r.head_dim,
+                   r.causal ? "true" : "false", r.decode ? "true" : "false", r.ok ? "true" : "false", r.ms,
+                   r.tflops, r.gbps, json_string(r.error).c_str());
+    }
+    std::fprintf(f, "\n    ]}");
+  }
+  std::fprintf(f, "\n  ]\n}\n");
+  const bool written = !std::ferror(f);
+  if (std::fclose(f) != 0 || !written) {
+    *why = "cannot write " + path;
+    return false;
+  }
+  return true;
 }
 
 }  // namespace selftest

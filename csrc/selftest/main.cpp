@@ -1,7 +1,9 @@
 // gqa_selftest: runs every kernel variant against the float64 reference, without Node.
 //
-//   gqa_selftest [--backend cpu|cuda|rocm|all] [--filter TEXT] [--seed N] [--threads N] [--bench]
+//   gqa_selftest [--backend cpu|cuda|rocm|all] [--filter TEXT] [--seed N] [--threads N] [--bench [--json FILE]]
 //
+// --json FILE writes the benchmark figures (per backend: device, copy bandwidth, per shape ms and TFLOP/s or GB/s)
+// for scripts/bench/gpu_peer.py, which puts them next to PyTorch's on the same shapes.
 // One line per case and backend. Exit codes: 0 all passed, 1 a case failed, 2 bad arguments, 3 the requested
 // GPU backend is unavailable (not built in, or no driver/device: the reason is printed).
 #include <chrono>
@@ -133,12 +135,12 @@ int run_case(const Case& c, uint32_t seed, const std::vector<Backend>& backends)
 int usage() {
   std::fprintf(stderr,
                "usage: gqa_selftest [--backend cpu|cuda|rocm|all] [--filter TEXT] [--seed N] [--threads N] "
-               "[--bench]\n");
+               "[--bench [--json FILE]]\n");
   return kExitUsage;
 }
 
 int run(int argc, char** argv) {
-  std::string which = "all", filter;
+  std::string which = "all", filter, json_path;
   uint32_t seed = 20240601;
   int threads = 0;
   bool bench = false;
@@ -150,9 +152,11 @@ int run(int argc, char** argv) {
     else if (a == "--seed" && has_value) seed = uint32_t(std::strtoul(argv[++i], nullptr, 10));
     else if (a == "--threads" && has_value) threads = std::atoi(argv[++i]);
     else if (a == "--bench") bench = true;
+    else if (a == "--json" && has_value) json_path = argv[++i];
     else return usage();
   }
   if (which != "cpu" && which != "cuda" && which != "rocm" && which != "all") return usage();
+  if (!json_path.empty() && !bench) return usage();
 
   std::vector<Backend> backends;
   if (which == "cpu" || which == "all")
@@ -185,9 +189,16 @@ int run(int argc, char** argv) {
   }
   std::printf("%d case(s) x %zu backend(s): %s (%d failure(s))\n", ran, backends.size(),
               failures ? "FAILED" : "all passed", failures);
-  if (bench)
-    for (const Backend& b : backends)
-      if (!run_benchmarks(b.name, threads)) ++failures;
+  if (bench) {
+    std::vector<BenchReport> reports(backends.size());
+    for (size_t i = 0; i < backends.size(); ++i)
+      if (!run_benchmarks(backends[i].name, threads, &reports[i])) ++failures;
+    std::string why;
+    if (!json_path.empty() && !write_bench_json(reports, json_path, &why)) {
+      std::printf("gqa_selftest: %s\n", why.c_str());
+      ++failures;
+    }
+  }
   return failures ? kExitFail : kExitPass;
 }
 
