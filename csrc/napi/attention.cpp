@@ -57,13 +57,7 @@ struct AttentionCall {
 
 }  // namespace
 
-Napi::Value Attention(const Napi::CallbackInfo& info) {
-  AttentionCall call;
-  call.prepare(info);
-  gqa::Error e = call.run();
-  if (!e.ok()) throw_error(info.Env(), e.status, e.message);
-  return info.Env().Undefined();
-}
+Napi::Value Attention(const Napi::CallbackInfo& info) { return RunNow<AttentionCall>(info); }
 
 Napi::Value AttentionAsync(const Napi::CallbackInfo& info) {
   return PromiseWorker<AttentionCall>::Start(info, "attention");

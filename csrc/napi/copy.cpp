@@ -85,13 +85,7 @@ struct CopyCall {
 
 }  // namespace
 
-Napi::Value Copy(const Napi::CallbackInfo& info) {
-  CopyCall call;
-  call.prepare(info);
-  gqa::Error e = call.run();
-  if (!e.ok()) throw_error(info.Env(), e.status, e.message);
-  return info.Env().Undefined();
-}
+Napi::Value Copy(const Napi::CallbackInfo& info) { return RunNow<CopyCall>(info); }
 
 Napi::Value CopyAsync(const Napi::CallbackInfo& info) {
   return PromiseWorker<CopyCall>::Start(info, "copy");

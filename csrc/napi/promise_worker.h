@@ -1,5 +1,5 @@
 // Runs one call off the event loop and settles a Promise with its status (the pattern every async binding entry
-// point shares). A Call provides
+// point shares), or on this thread (RunNow, the sync entry points). A Call provides
 //   void prepare(const Napi::CallbackInfo&)  main thread: unpacks and checks the arguments, throws Napi::Error
 //   gqa::Error run()                          worker thread: the native work; touches no JS
 //   HeldValues held                           the JS values and memory shares the call reads and writes
@@ -61,5 +61,15 @@ class PromiseWorker : public Napi::AsyncWorker {
   gqa::Error error_;
   std::string name_;
 };
+
+// The synchronous twin of PromiseWorker<Call>::Start: prepares and runs the call on this thread, throwing its error.
+template <class Call>
+Napi::Value RunNow(const Napi::CallbackInfo& info) {
+  Call call;
+  call.prepare(info);
+  gqa::Error e = call.run();
+  if (!e.ok()) throw_error(info.Env(), e.status, e.message);
+  return info.Env().Undefined();
+}
 
 }  // namespace gqa_napi
