@@ -1,4 +1,4 @@
-// Launch and dispatch: plans the GQA packing from the head map, picks the kernel (tensor-core prefill or
+// Launch and dispatch: plans the GQA packing from the head map, picks the kernel (matrix-core prefill or
 // split-KV decode) and the number of KV splits, and runs it. Also the host-buffer convenience entry point.
 #include <algorithm>
 #include <vector>
@@ -99,11 +99,11 @@ Error run_attention(const AttentionParams& p, gpuStream_t stream, const int32_t*
   kp.kv_vectorized = aligned16(p.k, p.k_stride, p.dtype) && aligned16(p.v, p.v_stride, p.dtype);
 
   const int rows_per_decode_block = decode_rows_per_block(int(p.head_dim));
-  bool use_mma = false;
+  bool use_matrix_prefill = false;
 #if GQA_GPU_CUDA
-  use_mma = p.dtype != DType::F32 && p.head_dim <= 256 && p.seqlen_q * groups.max_group > rows_per_decode_block;
+  use_matrix_prefill = p.dtype != DType::F32 && p.head_dim <= 256 && p.seqlen_q * groups.max_group > rows_per_decode_block;
 #endif
-  if (!use_mma) {
+  if (!use_matrix_prefill) {
     const int64_t row_tiles = (p.seqlen_q * groups.max_group + rows_per_decode_block - 1) / rows_per_decode_block;
     kp.num_splits = choose_splits(p.batch * p.heads_kv * row_tiles, p.seqlen_kv, multiprocessors);
     kp.num_splits = int(std::min<int64_t>(kp.num_splits, 65535 / p.heads_kv));
@@ -131,7 +131,8 @@ Error run_attention(const AttentionParams& p, gpuStream_t stream, const int32_t*
   kp.part_ml = reinterpret_cast<float*>(scratch.get() + part_ml_offset);
 
 #if GQA_GPU_CUDA
-  if (use_mma) return device_error(launch_prefill_mma(kp, p.dtype, groups.max_group, stream), "prefill kernel");
+  if (use_matrix_prefill)
+    return device_error(launch_prefill_matrix(kp, p.dtype, groups.max_group, stream), "prefill kernel");
 #endif
   return device_error(launch_decode(kp, p.dtype, groups.max_group, stream), "decode kernel");
 }

@@ -1,5 +1,5 @@
 // Split-KV attention on CUDA cores: the decode kernel (few query rows, long KV), and the generic path for
-// everything the tensor-core prefill does not take (f32, head dim 512, HIP).
+// everything the matrix-core prefill does not take (f32, head dim 512).
 //
 // Block (row tile, KV head g x split, batch b): up to kRows packed query rows of group g (all the query heads
 // reading KV head g, so each K/V byte is loaded once per group) against the keys of one split. Lanes are grouped

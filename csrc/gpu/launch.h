@@ -13,10 +13,9 @@ int decode_rows_per_block(int head_dim);
 // combine kernel. max_group is the largest number of query heads sharing one KV head.
 gpuError_t launch_decode(const KernelParams& p, DType dtype, int max_group, gpuStream_t stream);
 
-#if GQA_GPU_CUDA
-// Tensor-core (mma.sync, sm_80+) prefill for bf16/f16 and head dims up to 256; p.num_splits must be 1.
-gpuError_t launch_prefill_mma(const KernelParams& p, DType dtype, int max_group, gpuStream_t stream);
-#endif
+// Matrix-core prefill for bf16/f16 and head dims up to 256; p.num_splits must be 1. One per vendor, same
+// contract: prefill_mma.cu (CUDA: mma.sync, sm_80+) and prefill_mfma.cu (HIP: MFMA, CDNA gfx90a/gfx94x).
+gpuError_t launch_prefill_matrix(const KernelParams& p, DType dtype, int max_group, gpuStream_t stream);
 
 }  // namespace gpu
 }  // namespace gqa
