@@ -5,7 +5,7 @@ import { DeviceTensor } from './device';
 import { DType } from './dtype';
 import { BufferError, DTypeError, HeadMapError, OffsetsError, OptionError, ShapeError, StrideError, UnsupportedError, fromNative } from './errors';
 import { NativeOptions, NativeTensor, native } from './native';
-import { Tensor, describe } from './tensor';
+import { Float16ArrayLike, Tensor, describe, isFloat16Array, storageOf } from './tensor';
 
 export type Alignment = 'top-left' | 'bottom-right';
 /**
@@ -38,8 +38,8 @@ export interface AttentionOptions {
   cuSeqlensKv?: Int32Array;
   /** Paged K/V (a KV cache). */
   pages?: PageTable;
-  /** Write the output here (a Tensor or DeviceTensor of q's shape, or a typed array taken as contiguous). */
-  out?: AnyTensor | Float32Array | Uint16Array;
+  /** Write the output here (a Tensor or DeviceTensor of q's shape, or a typed array taken as contiguous; a Float16Array is f16). */
+  out?: AnyTensor | Float32Array | Uint16Array | Float16ArrayLike;
   /** Output dtype when `out` is not given (default q's dtype) or is a Uint16Array (default q's 16-bit dtype). */
   outDtype?: DType;
   /** Also return the log-sum-exp (natural log, f32) [B, Hq, Sq], or [Hq, totalQ] for varlen. */
@@ -252,7 +252,7 @@ export function prepareAttention(q: AnyTensor, k: AnyTensor, v: AnyTensor, optio
   // Last, so that no check fails after a device output was allocated.
   const out = outputTensor(q, options);
   if (lse) nativeOptions.lse = lse.data as Float32Array;
-  return { args: [toNative(q), toNative(k), toNative(v), toNative(out), nativeOptions], out, lse };
+  return { args: [toNative(q, 'q'), toNative(k, 'k'), toNative(v, 'v'), toNative(out, 'out'), nativeOptions], out, lse };
 }
 
 function outputTensor(q: AnyTensor, options: AttentionOptions): AnyTensor {
@@ -272,8 +272,11 @@ function outputTensor(q: AnyTensor, options: AttentionOptions): AnyTensor {
     const dtype = outDtype ?? (q.dtype === 'f32' ? undefined : q.dtype);
     if (dtype === undefined || dtype === 'f32') throw new DTypeError('out: a Uint16Array output needs outDtype \'bf16\' or \'f16\'');
     t = new Tensor(out, dtype, q.shape);
+  } else if (isFloat16Array(out)) {
+    if (outDtype !== undefined && outDtype !== 'f16') throw new DTypeError(`out: a Float16Array output is f16, received outDtype ${outDtype}`);
+    t = new Tensor(out, 'f16', q.shape);
   } else {
-    throw new DTypeError(`out: expected a Tensor, Float32Array or Uint16Array, received ${describe(out)}`);
+    throw new DTypeError(`out: expected a Tensor, Float32Array, Uint16Array or Float16Array, received ${describe(out)}`);
   }
   if (t.shape.length !== q.shape.length || t.shape.some((n, i) => n !== q.shape[i])) {
     throw new ShapeError(`out: shape [${t.shape.join(', ')}] differs from q's [${q.shape.join(', ')}]`);
@@ -293,10 +296,11 @@ function lseTensor(q: AnyTensor, hq: number, varlen: boolean, options: Attention
   return new Tensor(options.lse, 'f32', shape);
 }
 
-export function toNative(t: AnyTensor): NativeTensor {
+/** The tensor as the binding takes it; `name` names the argument in errors raised here. */
+export function toNative(t: AnyTensor, name = 'tensor'): NativeTensor {
   return t instanceof DeviceTensor
     ? { data: t.buffer, byteOffset: t.byteOffset, dtype: t.dtype, shape: t.shape, strides: t.strides }
-    : { data: t.data, dtype: t.dtype, shape: t.shape, strides: t.strides };
+    : { data: storageOf(t.data, name), dtype: t.dtype, shape: t.shape, strides: t.strides };
 }
 
 function result(call: PreparedCall, options: AttentionOptions): AnyTensor | AttentionResult<AnyTensor> {

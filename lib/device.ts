@@ -6,7 +6,7 @@
 import { DType, dtypeSize } from './dtype';
 import { BackendUnavailableError, BufferError, OptionError, ShapeError, fromNative } from './errors';
 import { NativeDeviceBuffer, NativePinnedBuffer, native } from './native';
-import { Tensor, TensorData, contiguousStrides, describe } from './tensor';
+import { Tensor, TensorData, contiguousStrides, describe, storageOf } from './tensor';
 
 export type DeviceKind = 'cpu' | 'cuda' | 'rocm';
 
@@ -79,15 +79,15 @@ export class Device {
 
   /** Copies a host tensor to this device (its strides kept, bit for bit). */
   upload(tensor: Tensor): DeviceTensor {
-    const t = this.prepareUpload(tensor);
-    call(() => native().copy(t.buffer, tensor.data, regions(0, 0, t.byteLength)));
+    const [t, src] = this.prepareUpload(tensor);
+    call(() => native().copy(t.buffer, src, regions(0, 0, t.byteLength)));
     return t;
   }
 
   /** upload() off the event loop; the host tensor must not change until the Promise settles. */
   async uploadAsync(tensor: Tensor): Promise<DeviceTensor> {
-    const t = this.prepareUpload(tensor);
-    await callAsync(() => native().copyAsync(t.buffer, tensor.data, regions(0, 0, t.byteLength)));
+    const [t, src] = this.prepareUpload(tensor);
+    await callAsync(() => native().copyAsync(t.buffer, src, regions(0, 0, t.byteLength)));
     return t;
   }
 
@@ -103,13 +103,15 @@ export class Device {
     return new PinnedTensor(buffer, dtype, shape);
   }
 
-  private prepareUpload(tensor: Tensor): DeviceTensor {
+  // The device tensor to fill and the host memory to copy from, checked before anything is allocated.
+  private prepareUpload(tensor: Tensor): [DeviceTensor, Float32Array | Uint16Array] {
     if (!(tensor instanceof Tensor)) throw new ShapeError(`tensor: expected a Tensor, received ${describe(tensor)}`);
     const elements = span(tensor.shape, tensor.strides);
     if (elements > tensor.data.length) {
       throw new BufferError(`tensor: shape [${tensor.shape.join(', ')}] with its strides needs ${elements} elements, the buffer holds ${tensor.data.length}`);
     }
-    return this.empty(tensor.dtype, tensor.shape, tensor.strides);
+    const src = storageOf(tensor.data, 'tensor');
+    return [this.empty(tensor.dtype, tensor.shape, tensor.strides), src];
   }
 }
 
@@ -150,13 +152,13 @@ export class DeviceTensor {
     await callAsync(() => native().copyAsync(this.buffer, this.checkWrite(host), regions(this.byteOffset, 0, this.byteLength)));
   }
 
-  private checkWrite(host: Tensor): TensorData {
+  private checkWrite(host: Tensor): Float32Array | Uint16Array {
     if (!(host instanceof Tensor)) throw new ShapeError(`host: expected a Tensor, received ${describe(host)}`);
     const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((n, i) => n === b[i]);
     if (host.dtype !== this.dtype || !same(host.shape, this.shape) || !same(host.strides, this.strides)) {
       throw new ShapeError(`host: ${host.dtype} [${host.shape.join(', ')}] strides [${host.strides.join(', ')}] differs from the device tensor's ${this.dtype} [${this.shape.join(', ')}] strides [${this.strides.join(', ')}]`);
     }
-    return host.data;
+    return storageOf(host.data, 'host');
   }
 
   /** The values as a host tensor with the same strides. */

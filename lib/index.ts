@@ -6,7 +6,7 @@ export type { DeviceKind, GpuStatus } from './device';
 export { KVCache } from './kv-cache';
 export type { KVCacheOptions, KVCacheAttentionOptions } from './kv-cache';
 export { Tensor, contiguousStrides } from './tensor';
-export type { TensorData } from './tensor';
+export type { Float16ArrayLike, TensorData } from './tensor';
 export { bf16, f16, dtypeSize, DTYPES } from './dtype';
 export type { DType } from './dtype';
 export {

@@ -5,8 +5,8 @@
 import { AnyTensor, AttentionOptions, PageTable, attention, attentionAsync } from './attention';
 import { Device, DeviceTensor, copyRegions, copyRegionsAsync } from './device';
 import { DType, dtypeSize } from './dtype';
-import { OptionError, OutOfMemoryError, ShapeError } from './errors';
-import { Tensor } from './tensor';
+import { BufferError, OptionError, OutOfMemoryError, ShapeError } from './errors';
+import { Tensor, storageOf } from './tensor';
 
 export interface KVCacheOptions {
   /** KV heads. */
@@ -99,8 +99,8 @@ export class KVCache {
    * its first lengths[b] tokens (ragged appends).
    */
   append(ids: readonly number[], k: Tensor, v: Tensor, lengths?: readonly number[]): void {
-    const runs = this.placeTokens(ids, k, v, lengths);
-    for (const [src, pool] of [[k, this.k], [v, this.v]] as const) {
+    const { runs, rows } = this.placeTokens(ids, k, v, lengths);
+    for (const [src, pool] of [[rows.k, this.k], [rows.v, this.v]] as const) {
       const upload = writeRuns(src, pool, runs);
       if (upload) copyRegions(...upload);
     }
@@ -111,20 +111,26 @@ export class KVCache {
    * the Promise before attending over them.
    */
   async appendAsync(ids: readonly number[], k: Tensor, v: Tensor, lengths?: readonly number[]): Promise<void> {
-    const runs = this.placeTokens(ids, k, v, lengths);
-    const uploads = [writeRuns(k, this.k, runs), writeRuns(v, this.v, runs)];
+    const { runs, rows } = this.placeTokens(ids, k, v, lengths);
+    const uploads = [writeRuns(rows.k, this.k, runs), writeRuns(rows.v, this.v, runs)];
     await Promise.all(uploads.map((upload) => upload && copyRegionsAsync(...upload)));
   }
 
-  // Checks an append, gives its tokens pages (updating the sequences) and returns where they go.
-  private placeTokens(ids: readonly number[], k: Tensor, v: Tensor, lengths?: readonly number[]): Run[] {
+  // Checks an append, gives its tokens pages (updating the sequences) and returns where they go, with k and v as
+  // tensors over Float32Array or Uint16Array views of their memory (a Float16Array's bits, copied bit for bit).
+  private placeTokens(ids: readonly number[], k: Tensor, v: Tensor, lengths?: readonly number[]): { runs: Run[]; rows: { k: Tensor; v: Tensor } } {
     const [, , heads, headDim] = this.k.shape;
     for (const [name, t] of [['k', k], ['v', v]] as const) {
       if (t.dtype !== this.k.dtype) throw new ShapeError(`${name}: dtype ${t.dtype} differs from the cache's ${this.k.dtype}`);
       if (t.shape.length !== 4 || t.shape[0] !== ids.length || t.shape[2] !== heads || t.shape[3] !== headDim) {
         throw new ShapeError(`${name}: expected [${ids.length}, S, ${heads}, ${headDim}], received [${t.shape.join(', ')}]`);
       }
+      if (t.size > 0 && t.data.length === 0) throw new BufferError(`${name}: the buffer is empty or its ArrayBuffer is detached`);
     }
+    const rows = {
+      k: new Tensor(storageOf(k.data, 'k'), k.dtype, k.shape, k.strides),
+      v: new Tensor(storageOf(v.data, 'v'), v.dtype, v.shape, v.strides),
+    };
     if (v.shape[1] !== k.shape[1]) throw new ShapeError(`v: ${v.shape[1]} tokens, k has ${k.shape[1]}`);
     if (lengths !== undefined && (lengths.length !== ids.length || lengths.some((n) => !Number.isInteger(n) || n < 0 || n > k.shape[1]))) {
       throw new ShapeError(`lengths: expected ${ids.length} integers in [0, ${k.shape[1]}]`);
@@ -146,7 +152,7 @@ export class KVCache {
         seq.length += n;
       }
     });
-    return runs;
+    return { runs, rows };
   }
 
   /**
@@ -192,8 +198,9 @@ function writeRuns(src: Tensor, pool: Tensor | DeviceTensor, runs: readonly Run[
   const [, pageSize, heads, headDim] = pool.shape;
   const rowElements = heads * headDim;
   if (pool instanceof Tensor) {
+    const dst = storageOf(pool.data, 'pool');
     for (const r of runs) {
-      for (let i = 0; i < r.n; i++) copyRow(src, r.b, r.s + i, pool.data, (r.page * pageSize + r.row + i) * rowElements);
+      for (let i = 0; i < r.n; i++) copyRow(src, r.b, r.s + i, dst, (r.page * pageSize + r.row + i) * rowElements);
     }
     return undefined;
   }
@@ -211,7 +218,7 @@ function writeRuns(src: Tensor, pool: Tensor | DeviceTensor, runs: readonly Run[
 }
 
 // Copies the heads x headDim values of token (b, s) of src to dst from element `at` on.
-function copyRow(src: Tensor, b: number, s: number, dst: Tensor['data'], at: number): void {
+function copyRow(src: Tensor, b: number, s: number, dst: Float32Array | Uint16Array, at: number): void {
   const [, , heads, headDim] = src.shape;
   for (let h = 0; h < heads; h++) {
     const from = b * src.strides[0] + s * src.strides[1] + h * src.strides[2];

@@ -1,10 +1,27 @@
 // Tensor: a zero-copy view of a caller's typed array with a dtype, a shape and element strides. Nothing is copied:
 // the native code reads and writes `data` in place.
-import { DType, bf16, dtypeSize, f16 } from './dtype';
-import { DTypeError, ShapeError, StrideError } from './errors';
+import { DType, bf16, f16 } from './dtype';
+import { BufferError, DTypeError, ShapeError, StrideError } from './errors';
 
-/** Float32Array for f32; Uint16Array of bit patterns for bf16 and f16 (or Float16Array where the runtime has it). */
-export type TensorData = Float32Array | Uint16Array;
+/**
+ * A Float16Array: the runtime's (Node 24 and later) or a polyfill's such as @petamoriken/float16 (a Proxy over a
+ * Uint16Array). Its elements are numbers; its f16 bits are the bytes of `buffer`. Typed by shape, since the
+ * TypeScript library this package compiles against has no Float16Array.
+ */
+export interface Float16ArrayLike {
+  readonly buffer: ArrayBufferLike;
+  readonly byteOffset: number;
+  readonly byteLength: number;
+  readonly length: number;
+  [index: number]: number;
+  subarray(begin?: number, end?: number): Float16ArrayLike;
+  /** Stores values (rounded to f16), as Float16Array.prototype.set does. */
+  set(values: ArrayLike<number>, offset?: number): void;
+  [Symbol.iterator](): IterableIterator<number>;
+}
+
+/** Float32Array for f32; Uint16Array of bit patterns for bf16 and f16, or a Float16Array for f16. */
+export type TensorData = Float32Array | Uint16Array | Float16ArrayLike;
 
 export function contiguousStrides(shape: readonly number[]): number[] {
   const strides = new Array<number>(shape.length);
@@ -16,8 +33,44 @@ export function contiguousStrides(shape: readonly number[]): number[] {
   return strides;
 }
 
-function isFloat16Array(data: unknown): boolean {
-  return (data as { constructor?: { name?: string } })?.constructor?.name === 'Float16Array';
+/**
+ * The runtime's Float16Array, or an object that behaves like one: named Float16Array, two bytes an element, its
+ * elements inside an ArrayBuffer (a polyfill's instance, or one from another realm). Read at each call, since a
+ * polyfill may install a global one after this module loads.
+ */
+export function isFloat16Array(data: unknown): data is Float16ArrayLike {
+  const Runtime = (globalThis as { Float16Array?: abstract new (...args: never[]) => unknown }).Float16Array;
+  if (Runtime !== undefined && data instanceof Runtime) return true;
+  if (typeof data !== 'object' || data === null) return false;
+  const d = data as Partial<Float16ArrayLike> & { BYTES_PER_ELEMENT?: unknown };
+  const kind = Object.prototype.toString.call(d.buffer);
+  return d.constructor?.name === 'Float16Array' && d.BYTES_PER_ELEMENT === 2 &&
+    (kind === '[object ArrayBuffer]' || kind === '[object SharedArrayBuffer]') &&
+    Number.isSafeInteger(d.byteOffset) && Number.isSafeInteger(d.length) && d.byteLength === (d.length as number) * 2 &&
+    (d.byteOffset as number) + (d.byteLength as number) <= (d.buffer as ArrayBufferLike).byteLength;
+}
+
+/** True when `buffer` is detached (ArrayBuffer.prototype.detached is newer than Node 20's V8; only a detached buffer refuses a view). */
+function isDetached(buffer: ArrayBufferLike): boolean {
+  if (buffer.byteLength > 0) return false;
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * The memory of tensor data as a Float32Array or Uint16Array, as the native binding and bitwise copies take it: the
+ * array itself, or for a Float16Array a Uint16Array of its bits over the same bytes (zero copy). The binding does not
+ * take a Float16Array: a polyfill's is a Proxy, not a typed array, and Node-API 8, which the addon is built for, has
+ * no float16 type. `name` names the argument in the BufferError for a detached buffer, worded as the binding words it.
+ */
+export function storageOf(data: TensorData, name: string): Float32Array | Uint16Array {
+  if (data instanceof Float32Array || data instanceof Uint16Array) return data;
+  if (isDetached(data.buffer)) throw new BufferError(`${name}: the ArrayBuffer is detached`);
+  return new Uint16Array(data.buffer, data.byteOffset, data.length);
 }
 
 export class Tensor {
@@ -58,7 +111,7 @@ export class Tensor {
   static bf16(data: Uint16Array, shape: readonly number[], strides?: readonly number[]): Tensor {
     return new Tensor(data, 'bf16', shape, strides);
   }
-  static f16(data: Uint16Array, shape: readonly number[], strides?: readonly number[]): Tensor {
+  static f16(data: Uint16Array | Float16ArrayLike, shape: readonly number[], strides?: readonly number[]): Tensor {
     return new Tensor(data, 'f16', shape, strides);
   }
 
@@ -84,7 +137,8 @@ export class Tensor {
     let offset = 0;
     for (let i = 0; i < index.length; i++) offset += index[i] * this.strides[i];
     const raw = this.data[offset];
-    if (this.dtype === 'f32' || isFloat16Array(this.data)) return raw;
+    // Only a Uint16Array holds bit patterns; a Float16Array holds the values.
+    if (!(this.data instanceof Uint16Array)) return raw;
     return this.dtype === 'bf16' ? bf16.toFloat(raw) : f16.toFloat(raw);
   }
 
