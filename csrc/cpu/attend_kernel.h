@@ -16,6 +16,8 @@
 #include <cstring>
 #include <limits>
 
+#include "attend_few_rows.h"
+#include "kernel_rows.h"
 #include "work_item.h"
 
 namespace gqa {
@@ -77,93 +79,6 @@ void gemm(int64_t m, int64_t n_cols, int64_t k_len, const float* a, int64_t a_ro
   }
 }
 
-// Scores by dot products along the head dim, for items with fewer rows than half a vector (decode: the query heads
-// of one group at one position), where the transposed product would leave most lanes idle:
-//   s[c*lds + r] = K[c] . Q[r] for c < n, RB rows r.
-template <class V, int RB>
-inline void dot_rows(int64_t n, int64_t d_cols, const float* k, int64_t ldk, const float* q, int64_t ldq, float* s,
-                     int64_t lds) {
-  constexpr int W = V::width;
-  for (int64_t c = 0; c < n; ++c) {
-    typename V::reg acc[RB];
-    for (int i = 0; i < RB; ++i) acc[i] = V::zero();
-    for (int64_t d = 0; d < d_cols; d += W) {
-      const typename V::reg kv = V::load(k + c * ldk + d);
-      for (int i = 0; i < RB; ++i) acc[i] = V::fma(V::load(q + i * ldq + d), kv, acc[i]);
-    }
-    if constexpr (RB == 4) V::reduce_add4(acc, s + c * lds);  // the group of four query heads of decode
-    else
-      for (int i = 0; i < RB; ++i) s[c * lds + i] = V::reduce_add(acc[i]);
-  }
-}
-
-template <class V>
-void scores_by_rows(int64_t n, int64_t rows, int64_t d_cols, const float* k, int64_t ldk, const float* q,
-                    int64_t ldq, float* s, int64_t lds) {
-  int64_t r = 0;
-  for (; r + 4 <= rows; r += 4) dot_rows<V, 4>(n, d_cols, k, ldk, q + r * ldq, ldq, s + r, lds);
-  switch (rows - r) {
-    case 3: dot_rows<V, 3>(n, d_cols, k, ldk, q + r * ldq, ldq, s + r, lds); break;
-    case 2: dot_rows<V, 2>(n, d_cols, k, ldk, q + r * ldq, ldq, s + r, lds); break;
-    case 1: dot_rows<V, 1>(n, d_cols, k, ldk, q + r * ldq, ldq, s + r, lds); break;
-    default: break;
-  }
-}
-
-// Row of head_dim elements at element offset `offset` of `base` with element stride `stride`, as f32.
-template <class V>
-inline void load_row(const void* base, DType t, int64_t offset, int64_t stride, int64_t n, float* dst) {
-  if (stride == 1) {
-    V::load_row(static_cast<const char*>(base) + offset * dtype_size(t), t, n, dst);
-    return;
-  }
-  for (int64_t d = 0; d < n; ++d) {
-    const int64_t at = d * stride;
-    switch (t) {
-      case DType::F32: dst[d] = static_cast<const float*>(base)[offset + at]; break;
-      case DType::BF16: dst[d] = bf16_to_f32(static_cast<const uint16_t*>(base)[offset + at]); break;
-      case DType::F16: dst[d] = f16_to_f32(static_cast<const uint16_t*>(base)[offset + at]); break;
-    }
-  }
-}
-
-// Key rows of one head are strided (by Hkv * D, or scattered over pages), and in [B, S, Hkv, D] each key's rows
-// start a new 4 KiB page, where the hardware prefetcher stops: rows are prefetched kPrefetchAhead keys ahead of
-// their use, towards L2 (locality 2): eight keys of all KV heads would not stay in L1 until used.
-constexpr int64_t kPrefetchAhead = 8;
-
-// Prefetches key j's row of the item's KV head in the K or V tensor `base` (with its strides), if the item visits j.
-template <int Locality = 2>
-inline void prefetch_row(const AttentionParams& p, const void* base, const int64_t stride[4], const WorkItem& it,
-                         int64_t j) {
-  if (j >= it.key_end) return;
-  const int64_t size = dtype_size(p.dtype);
-  const char* row = static_cast<const char*>(base) + (p.kv_row(stride, it.batch, j) + it.kv_head * stride[2]) * size;
-  const int64_t bytes = ((p.head_dim - 1) * stride[3] + 1) * size;
-  for (int64_t at = 0; at < bytes; at += 64) __builtin_prefetch(row + at, 0, Locality);
-}
-
-// Scores of few-row items from the bf16 K rows in place, by the vector type's bf16 dot product (when it has one):
-// bf16 inputs, contiguous head dim, a whole number of dot-product blocks long.
-template <class V>
-bool bf16_scores(const AttentionParams& p) {
-  if constexpr (V::bf16_dot)
-    return p.dtype == DType::BF16 && p.k_stride[3] == 1 && p.head_dim % V::bf16_dot_block == 0;
-  return false;
-}
-
-// Sizes of one item's scratch layout (work_item.h).
-template <class V>
-struct ItemShape {
-  int64_t D, R, ldr, ldd;
-  int64_t r_cols, d_cols;  // score columns and output columns computed: rows and head dim in whole vectors
-  bool by_rows;            // scores by dot products (few rows) rather than by the transposed product
-  ItemShape(const AttentionParams& p, const WorkItem& it)
-      : D(p.head_dim), R(it.rows), ldr(pad_up(R)), ldd(pad_up(D)),
-        r_cols((R + V::width - 1) / V::width * V::width), d_cols((D + V::width - 1) / V::width * V::width),
-        by_rows(2 * R <= V::width) {}
-};
-
 // Loads the item's queries and clears its running state.
 template <class V>
 void start_item(const AttentionParams& p, const WorkItem& it, const Workspace& ws) {
@@ -187,7 +102,6 @@ void start_item(const AttentionParams& p, const WorkItem& it, const Workspace& w
     for (int64_t d = 0; d < D; ++d)
       for (int64_t r = R; r < r_cols; ++r) ws.q[d * ldr + r] = 0.f;
   }
-  std::fill(ws.p, ws.p + kKvTile * ldr, 0.f);  // score columns past R, which scores_by_rows leaves alone
   // A finite floor for the running max keeps exp(m_old - m_new) defined before a row has seen a key.
   for (int64_t r = 0; r < r_cols; ++r) {
     ws.m[r] = -FLT_MAX;
@@ -202,49 +116,12 @@ void start_item(const AttentionParams& p, const WorkItem& it, const Workspace& w
   }
 }
 
-// K/V rows are read in place when they already are f32 vectors at one fixed stride (no pages, contiguous head dim
-// a whole number of vectors long); else they are converted into the workspace.
-template <class V>
-bool rows_in_place(const AttentionParams& p) {
-  return p.dtype == DType::F32 && p.k_stride[3] == 1 && p.v_stride[3] == 1 && !p.page_table &&
-         p.head_dim % V::width == 0;
-}
-
-// Address of key j's row of the item's KV head, when rows are read in place.
-inline const float* row_in_place(const AttentionParams& p, const void* base, const int64_t stride[4],
-                                 const WorkItem& it, int64_t j) {
-  return static_cast<const float*>(base) + p.kv_row(stride, it.batch, j) + it.kv_head * stride[2];
-}
-
-// Converts key j's row of the item's KV head in the K or V tensor `base` (with its strides) to f32 at dst.
-template <class V>
-void convert_row(const AttentionParams& p, const void* base, const int64_t stride[4], const WorkItem& it, int64_t j,
-                 float* dst) {
-  load_row<V>(base, p.dtype, p.kv_row(stride, it.batch, j) + it.kv_head * stride[2], stride[3], p.head_dim, dst);
-}
-
 // Converts key j's K and V rows into slot c of the workspace's tile.
 template <class V>
 void convert_key(const AttentionParams& p, const WorkItem& it, const Workspace& ws, int64_t j, int64_t c) {
   const int64_t ldd = pad_up(p.head_dim);
   convert_row<V>(p, p.k, p.k_stride, it, j, ws.k + c * ldd);
   convert_row<V>(p, p.v, p.v_stride, it, j, ws.v + c * ldd);
-}
-
-// The raw scores of key j (K[j] . Q[r]) into slot c of a few-row item's score tile.
-template <class V>
-void key_scores(const AttentionParams& p, const WorkItem& it, const Workspace& ws, int64_t j, int64_t c,
-                const float* k_row) {
-  const ItemShape<V> sh(p, it);
-  if constexpr (V::bf16_dot) {
-    if (bf16_scores<V>(p)) {
-      const uint16_t* k_bits = static_cast<const uint16_t*>(p.k) + p.kv_row(p.k_stride, it.batch, j) +
-                               it.kv_head * p.k_stride[2];
-      V::dot_bf16(sh.R, sh.D, k_bits, ws.q_bf16, sh.ldd, ws.p + c * sh.ldr, 1);
-      return;
-    }
-  }
-  scores_by_rows<V>(1, sh.R, sh.d_cols, k_row, sh.ldd, ws.q, sh.ldd, ws.p + c * sh.ldr, sh.ldr);
 }
 
 // Turns the raw dot products of keys [t0, t0 + n) in ws.p into probabilities: scale, softcap, mask, then the online
@@ -260,7 +137,8 @@ void softmax_tile(const AttentionParams& p, const WorkItem& it, const Workspace&
     float* s = ws.p + c * ldr;
     for (int64_t r = 0; r < r_cols; r += W) V::store(s + r, V::mul(V::load(s + r), V::set1(scale)));
     if (softcap > 0.f)
-      for (int64_t r = 0; r < r_cols; ++r) s[r] = softcap * std::tanh(s[r] / softcap);
+      for (int64_t r = 0; r < r_cols; r += W)
+        V::store(s + r, V::mul(V::set1(softcap), V::tanh(V::mul(V::load(s + r), V::set1(1.f / softcap)))));
   }
   // Tiles crossing the mask's edge: masked keys get -inf, which exp() turns into an exact 0.
   if (t0 < it.full_begin || t0 + n > it.full_end) {
@@ -301,8 +179,8 @@ void softmax_tile(const AttentionParams& p, const WorkItem& it, const Workspace&
   }
 }
 
-// Keys [t0, t0 + kKvTile) of one item: scores (by the transposed product, or by dot products for few rows), online
-// softmax, output update by the register-blocked product, which adds the keys to each output in key order.
+// Keys [t0, t0 + kKvTile) of one item with many rows: scores by the transposed product, online softmax, output
+// update by the register-blocked product, which adds the keys to each output in key order.
 template <class V>
 void attend_tile(const AttentionParams& p, const WorkItem& it, const Workspace& ws, int64_t t0) {
   const ItemShape<V> sh(p, it);
@@ -323,90 +201,30 @@ void attend_tile(const AttentionParams& p, const WorkItem& it, const Workspace& 
       convert_key<V>(p, it, ws, t0 + c, c);
     }
   }
-  if (sh.by_rows) scores_by_rows<V>(n, R, d_cols, k_tile, ldk, ws.q, ldd, ws.p, ldr);
-  else gemm<V, false>(n, r_cols, D, k_tile, ldk, 1, ws.q, ldr, ws.p, ldr);
+  gemm<V, false>(n, r_cols, D, k_tile, ldk, 1, ws.q, ldr, ws.p, ldr);
   softmax_tile<V>(p, it, ws, t0, n);
   gemm<V, true>(R, d_cols, n, ws.p, 1, ldr, v_tile, ldv, ws.o, ldd);
 }
 
-// o[r] += w[k * ldw + r] * v[k] for keys k < KB in order, each step one fma, for R rows: KB keys per pass over the
-// output rows keeps their loads and stores few.
-template <class V, int KB>
-void add_weighted_keys(int64_t R, int64_t d_cols, const float* w, int64_t ldw, const float* const* v, float* o,
-                       int64_t ldd) {
-  constexpr int W = V::width;
-  for (int64_t d = 0; d < d_cols; d += W) {
-    typename V::reg vk[KB];
-    for (int k = 0; k < KB; ++k) vk[k] = V::load(v[k] + d);
-    for (int64_t r = 0; r < R; ++r) {
-      typename V::reg acc = V::load(o + r * ldd + d);
-      for (int k = 0; k < KB; ++k) acc = V::fma(V::set1(w[k * ldw + r]), vk[k], acc);
-      V::store(o + r * ldd + d, acc);
-    }
-  }
-}
-
-// Keys [t0, t0 + kKvTile) of a set of items with few rows each (decode: the query heads of each KV head at one
-// position), key by key across the set: in [B, S, Hkv, D] the rows of all KV heads of one key are one contiguous
-// run, so K and V stream through memory in order, each byte read once. The score pass prefetches the V rows along
-// with the K rows, so the output pass finds the whole tile's V in L2 (a tile of K and V for all KV heads fits it).
-// Each output still adds its keys in key order, as attend_tile does.
-template <class V>
-void attend_tile_by_keys(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
-                         int64_t t0) {
-  const WorkItem& first = items[0];
-  const int64_t n = std::min(kKvTile, first.key_end - t0);
-  const int64_t ldd = pad_up(p.head_dim);
-  const bool in_place = rows_in_place<V>(p), k_bf16 = bf16_scores<V>(p);
-  for (int64_t c = 0; c < n; ++c) {
-    const int64_t j = t0 + c;
-    for (int64_t i = 0; i < count; ++i) {
-      const float* k_row = ws[i].k + c * ldd;
-      prefetch_row(p, p.k, p.k_stride, items[i], j + kPrefetchAhead);
-      prefetch_row(p, p.v, p.v_stride, items[i], j + kPrefetchAhead);
-      prefetch_row<3>(p, p.k, p.k_stride, items[i], j + 1);  // from L2 into L1 for the next key
-      if (in_place) k_row = row_in_place(p, p.k, p.k_stride, items[i], j);
-      else {
-        if (!k_bf16) convert_row<V>(p, p.k, p.k_stride, items[i], j, ws[i].k + c * ldd);
-        convert_row<V>(p, p.v, p.v_stride, items[i], j, ws[i].v + c * ldd);
-      }
-      key_scores<V>(p, items[i], ws[i], j, c, k_row);
-    }
-  }
-  for (int64_t i = 0; i < count; ++i) softmax_tile<V>(p, items[i], ws[i], t0, n);
-  constexpr int kKeysPerPass = 4;
-  for (int64_t c = 0; c < n; c += kKeysPerPass) {
-    const int keys = int(std::min<int64_t>(kKeysPerPass, n - c));
-    for (int64_t i = 0; i < count; ++i) {
-      const ItemShape<V> sh(p, items[i]);
-      const float* v[kKeysPerPass];
-      for (int k = 0; k < keys; ++k) {
-        v[k] = in_place ? row_in_place(p, p.v, p.v_stride, items[i], t0 + c + k) : ws[i].v + (c + k) * ldd;
-        if (in_place) prefetch_row<3>(p, p.v, p.v_stride, items[i], t0 + c + k + kKeysPerPass);
-      }
-      const float* w = ws[i].p + c * sh.ldr;
-      switch (keys) {
-        case 4: add_weighted_keys<V, 4>(sh.R, sh.d_cols, w, sh.ldr, v, ws[i].o, ldd); break;
-        case 3: add_weighted_keys<V, 3>(sh.R, sh.d_cols, w, sh.ldr, v, ws[i].o, ldd); break;
-        case 2: add_weighted_keys<V, 2>(sh.R, sh.d_cols, w, sh.ldr, v, ws[i].o, ldd); break;
-        default: add_weighted_keys<V, 1>(sh.R, sh.d_cols, w, sh.ldr, v, ws[i].o, ldd); break;
-      }
-    }
-  }
-}
-
-// Runs items that share one key range tile by tile, every item on each tile before the next tile.
+// Runs items that share one key range tile by tile, every item on each tile before the next tile. A set of few-row
+// items goes through each tile together (attend_few_rows.h); a set mixing both kinds (uneven head maps) runs item by
+// item.
 template <class V>
 void attend(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count) {
-  bool few_rows = true;
+  bool all_few_rows = true;
   for (int64_t i = 0; i < count; ++i) {
     start_item<V>(p, items[i], ws[i]);
-    few_rows = few_rows && ItemShape<V>(p, items[i]).by_rows;
+    all_few_rows = all_few_rows && ItemShape<V>(p, items[i]).by_rows;
   }
   for (int64_t t0 = items[0].key_begin; t0 < items[0].key_end; t0 += kKvTile) {
-    if (few_rows) attend_tile_by_keys<V>(p, items, ws, count, t0);
-    else
-      for (int64_t i = 0; i < count; ++i) attend_tile<V>(p, items[i], ws[i], t0);
+    if (all_few_rows) {
+      attend_few_rows_tile<V>(p, items, ws, count, t0);
+      continue;
+    }
+    for (int64_t i = 0; i < count; ++i) {
+      if (ItemShape<V>(p, items[i]).by_rows) attend_few_rows_tile<V>(p, items + i, ws + i, 1, t0);
+      else attend_tile<V>(p, items[i], ws[i], t0);
+    }
   }
 }
 

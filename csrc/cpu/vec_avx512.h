@@ -12,6 +12,7 @@ namespace {
 struct VecAvx512 {
   using reg = __m512;
   static constexpr int width = 16;
+  static constexpr int registers = 32;
   static constexpr bool bf16_dot = false;  // see VecAvx512Bf16
   static reg load(const float* p) { return _mm512_loadu_ps(p); }
   static void store(float* p, reg x) { _mm512_storeu_ps(p, x); }
@@ -22,7 +23,11 @@ struct VecAvx512 {
   static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
   static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static float first(reg x) { return _mm512_cvtss_f32(x); }
   static float reduce_add(reg x) { return _mm512_reduce_add_ps(x); }
+  static float reduce_max(reg x) {  // by halves: GCC 12's _mm512_reduce_max_ps trips -Wuninitialized
+    return VecAvx2::reduce_max(_mm256_max_ps(_mm512_castps512_ps256(x), _mm512_extractf32x8_ps(x, 1)));
+  }
   // out[i] = the sum of x[i]'s lanes: each vector's 256-bit halves added, then VecAvx2's four-vector reduction.
   static void reduce_add4(const reg x[4], float* out) {
     VecAvx2::reg half[4];
@@ -46,6 +51,24 @@ struct VecAvx512 {
     y = _mm512_fmadd_ps(y, r, set1(kExpP5));
     y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, set1(1.f)));
     return _mm512_maskz_mov_ps(_mm512_knot(underflow), _mm512_scalef_ps(y, n));
+  }
+
+  // The same algorithm and constants as VecAvx2::tanh.
+  static reg tanh(reg x) {
+    const __m512i sign = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(int(0x80000000u)));
+    const reg a = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), sign));
+    const reg e = _mm512_add_ps(exp(_mm512_add_ps(a, a)), set1(1.f));  // exp(2|x|) + 1
+    const reg large = _mm512_sub_ps(set1(1.f), _mm512_div_ps(set1(2.f), e));
+    const reg z = _mm512_mul_ps(x, x);
+    reg y = set1(kTanhP0);
+    y = _mm512_fmadd_ps(y, z, set1(kTanhP1));
+    y = _mm512_fmadd_ps(y, z, set1(kTanhP2));
+    y = _mm512_fmadd_ps(y, z, set1(kTanhP3));
+    y = _mm512_fmadd_ps(y, z, set1(kTanhP4));
+    const reg small = _mm512_fmadd_ps(_mm512_mul_ps(y, z), x, x);
+    // NaN compares false and takes the exp branch, which keeps it NaN.
+    const reg signed_large = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(large), sign));
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, set1(kTanhSmall), _CMP_LT_OQ), signed_large, small);
   }
 
   static void load_row(const void* src, DType t, int64_t n, float* dst) { VecAvx2::load_row(src, t, n, dst); }

@@ -15,6 +15,7 @@ struct VecScalar {
   using reg = float;
   static constexpr bool bf16_dot = false;  // no bf16 dot-product instruction
   static constexpr int width = 1;
+  static constexpr int registers = 16;
   static reg load(const float* p) { return *p; }
   static void store(float* p, reg x) { *p = x; }
   static reg set1(float x) { return x; }
@@ -25,7 +26,10 @@ struct VecScalar {
   static reg max(reg a, reg b) { return a > b ? a : b; }
   static reg fma(reg a, reg b, reg c) { return a * b + c; }
   static reg exp(reg x) { return std::exp(x); }
+  static reg tanh(reg x) { return std::tanh(x); }
+  static float first(reg x) { return x; }
   static float reduce_add(reg x) { return x; }
+  static float reduce_max(reg x) { return x; }
   static void reduce_add4(const reg x[4], float* out) {
     for (int i = 0; i < 4; ++i) out[i] = x[i];
   }

@@ -1,0 +1,232 @@
+// The kernel's path for sets of items with few rows each (decode: the query heads of one KV head at one position,
+// one item per KV head), where a product transposed over the rows would leave most vector lanes idle. Per tile of
+// keys [t0, t0 + kKvTile):
+//   1. scores, block of kKeyBlock keys by block across the items: in [B, S, Hkv, D] the rows of all KV heads of one
+//      key are one contiguous run, so K and V stream through memory in order, each byte read once. Each query
+//      vector loaded serves the kKeyBlock keys of the block, each key vector a block of rows. K and V rows further
+//      on are prefetched here, so the output pass finds the tile's V in L2;
+//   2. online softmax of each item along its keys: scores row-major (ws.p[r * kKvTile + c]), vectorised over keys;
+//   3. outputs O[r] += sum_c P[r][c] V[c], a block of output vectors held in registers across the tile. Each output
+//      adds its keys in key order, and the running sum l adds the same weights in the same order after the same
+//      rescale, so that V all ones gives exactly l / l = 1.
+#pragma once
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "kernel_rows.h"
+
+namespace gqa {
+namespace cpu {
+
+constexpr int kKeyBlock = 4;  // keys per score block: VecX::reduce_add4 sums the four dot products of a row
+
+// Rows per score block and output vectors per output block: as many accumulators as the registers hold, with room
+// for the operands (32 vector registers with AVX-512, 16 otherwise).
+template <class V>
+constexpr int kScoreRows = V::registers >= 32 ? 4 : 2;
+template <class V>
+constexpr int kOutputVectors = V::registers >= 32 ? 4 : 2;
+constexpr int kOutputRows = 4;
+
+// s[r * lds + k] = keys[k] . q[r] for RB rows (at q + r * ldq) and the kKeyBlock keys, over d_cols (whole vectors).
+template <class V, int RB>
+inline void score_block(int64_t d_cols, const float* const keys[kKeyBlock], const float* q, int64_t ldq, float* s,
+                        int64_t lds) {
+  constexpr int W = V::width;
+  typename V::reg acc[RB][kKeyBlock];
+  for (int r = 0; r < RB; ++r)
+    for (int k = 0; k < kKeyBlock; ++k) acc[r][k] = V::zero();
+  for (int64_t d = 0; d < d_cols; d += W) {
+    typename V::reg kv[kKeyBlock];
+    for (int k = 0; k < kKeyBlock; ++k) kv[k] = V::load(keys[k] + d);
+    for (int r = 0; r < RB; ++r) {
+      const typename V::reg qv = V::load(q + r * ldq + d);
+      for (int k = 0; k < kKeyBlock; ++k) acc[r][k] = V::fma(qv, kv[k], acc[r][k]);
+    }
+  }
+  for (int r = 0; r < RB; ++r) V::reduce_add4(acc[r], s + r * lds);
+}
+
+// score_block over all R rows of an item.
+template <class V>
+void score_rows(int64_t R, int64_t d_cols, const float* const keys[kKeyBlock], const float* q, int64_t ldq, float* s,
+                int64_t lds) {
+  constexpr int RB = kScoreRows<V>;
+  int64_t r = 0;
+  for (; r + RB <= R; r += RB) score_block<V, RB>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds);
+  switch (R - r) {
+    case 3: score_block<V, 3>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds); break;
+    case 2: score_block<V, 2>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds); break;
+    case 1: score_block<V, 1>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds); break;
+    default: break;
+  }
+}
+
+// Step 1 for keys [t0, t0 + n): raw dot products into each item's ws.p. Rows that are not f32 in place are converted
+// into the items' K and V tiles here, in memory order. A block short of kKeyBlock keys repeats its last key: the
+// extra scores land in columns past n, which the softmax overwrites.
+template <class V>
+void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count, int64_t t0,
+                int64_t n) {
+  const int64_t ldd = pad_up(p.head_dim);
+  const bool in_place = rows_in_place<V>(p), k_bf16 = bf16_scores<V>(p);
+  for (int64_t c = 0; c < n; c += kKeyBlock) {
+    const int64_t keys = std::min<int64_t>(kKeyBlock, n - c);
+    for (int64_t i = 0; i < count; ++i) {
+      const WorkItem& it = items[i];
+      const ItemShape<V> sh(p, it);
+      for (int64_t k = 0; k < keys; ++k) {
+        prefetch_row(p, p.k, p.k_stride, it, t0 + c + k + kPrefetchAhead);
+        prefetch_row(p, p.v, p.v_stride, it, t0 + c + k + kPrefetchAhead);
+      }
+      if (!in_place)
+        for (int64_t k = 0; k < keys; ++k) {
+          if (!k_bf16) convert_row<V>(p, p.k, p.k_stride, it, t0 + c + k, ws[i].k + (c + k) * ldd);
+          convert_row<V>(p, p.v, p.v_stride, it, t0 + c + k, ws[i].v + (c + k) * ldd);
+        }
+      float* s = ws[i].p + c;
+      if constexpr (V::bf16_dot) {
+        if (k_bf16) {  // scores straight from the bf16 K rows
+          for (int64_t k = 0; k < keys; ++k) {
+            const uint16_t* k_bits = static_cast<const uint16_t*>(p.k) + p.kv_row(p.k_stride, it.batch, t0 + c + k) +
+                                     it.kv_head * p.k_stride[2];
+            V::dot_bf16(sh.R, sh.D, k_bits, ws[i].q_bf16, ldd, s + k, kKvTile);
+          }
+          continue;
+        }
+      }
+      const float* rows[kKeyBlock];
+      for (int64_t k = 0; k < kKeyBlock; ++k) {
+        const int64_t at = c + std::min(k, keys - 1);
+        rows[k] = in_place ? row_in_place(p, p.k, p.k_stride, it, t0 + at) : ws[i].k + at * ldd;
+      }
+      score_rows<V>(sh.R, sh.d_cols, rows, ws[i].q, ldd, s, kKvTile);
+    }
+  }
+}
+
+// Step 2 for one item: scale, softcap and mask its scores of keys [t0, t0 + n), then the online softmax step of each
+// row: running max m, weights exp(s - m) in place, rescale alpha of the row's output and sum.
+template <class V>
+void softmax_rows(const AttentionParams& p, const WorkItem& it, const Workspace& ws, int64_t t0, int64_t n) {
+  constexpr int W = V::width;
+  const int64_t cols = (n + W - 1) / W * W, ldd = pad_up(p.head_dim), d_cols = ItemShape<V>(p, it).d_cols;
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  const bool edge = t0 < it.full_begin || t0 + n > it.full_end;
+  const typename V::reg scale = V::set1(p.scale), softcap = V::set1(p.softcap),
+                        inv_softcap = V::set1(1.f / p.softcap);
+  for (int64_t r = 0; r < it.rows; ++r) {
+    float* s = ws.p + r * kKvTile;
+    for (int64_t c = 0; c < cols; c += W) {
+      typename V::reg x = V::mul(V::load(s + c), scale);
+      if (p.softcap > 0.f) x = V::mul(softcap, V::tanh(V::mul(x, inv_softcap)));
+      V::store(s + c, x);
+    }
+    // Keys outside the mask, and the padding past n, get -inf, which exp() turns into an exact 0.
+    if (edge) {
+      const int64_t at = it.pos[r] + it.mask_offset;
+      for (int64_t c = 0; c < n; ++c) {
+        const int64_t j = t0 + c;
+        if ((p.window_left >= 0 && j < at - p.window_left) || (p.window_right >= 0 && j > at + p.window_right))
+          s[c] = neg_inf;
+      }
+    }
+    std::fill(s + n, s + cols, neg_inf);
+    typename V::reg tile_max = V::set1(-FLT_MAX);  // a finite floor keeps exp(m_old - m_new) defined
+    for (int64_t c = 0; c < cols; c += W) tile_max = V::max(tile_max, V::load(s + c));
+    const float m_old = ws.m[r], m_new = std::max(m_old, V::reduce_max(tile_max));
+    const typename V::reg m = V::set1(m_new);
+    for (int64_t c = 0; c < cols; c += W) V::store(s + c, V::exp(V::sub(V::load(s + c), m)));
+    const float alpha = std::exp(m_old - m_new);
+    ws.m[r] = m_new;
+    if (alpha == 1.f) continue;
+    ws.l[r] *= alpha;
+    float* o = ws.o + r * ldd;
+    for (int64_t d = 0; d < d_cols; d += W) V::store(o + d, V::mul(V::load(o + d), V::set1(alpha)));
+  }
+}
+
+// o[r][0, NV * W) += sum_c w[r * ldw + c] * v[c * ldv + 0, NV * W) for RB rows, keys c < n in order; WithSums also
+// adds the same weights to sums[r] in the same order (in a vector of broadcast weights, on the adder, which the
+// multiply-adds leave free).
+template <class V, int RB, int NV, bool WithSums>
+inline void output_block(int64_t n, const float* w, int64_t ldw, const float* v, int64_t ldv, float* o, int64_t ldo,
+                         float* sums) {
+  constexpr int W = V::width;
+  typename V::reg acc[RB][NV], sum[RB];
+  for (int r = 0; r < RB; ++r) {
+    for (int k = 0; k < NV; ++k) acc[r][k] = V::load(o + r * ldo + k * W);
+    if (WithSums) sum[r] = V::set1(sums[r]);
+  }
+  for (int64_t c = 0; c < n; ++c) {
+    typename V::reg vv[NV];
+    for (int k = 0; k < NV; ++k) vv[k] = V::load(v + c * ldv + k * W);
+    for (int r = 0; r < RB; ++r) {
+      const typename V::reg b = V::set1(w[r * ldw + c]);
+      for (int k = 0; k < NV; ++k) acc[r][k] = V::fma(b, vv[k], acc[r][k]);
+      if (WithSums) sum[r] = V::add(sum[r], b);
+    }
+  }
+  for (int r = 0; r < RB; ++r) {
+    for (int k = 0; k < NV; ++k) V::store(o + r * ldo + k * W, acc[r][k]);
+    if (WithSums) sums[r] = V::first(sum[r]);
+  }
+}
+
+template <class V, int RB, int NV>
+inline void output_block(int64_t n, const float* w, const float* v, int64_t ldv, float* o, int64_t ldo, float* sums) {
+  if (sums) output_block<V, RB, NV, true>(n, w, kKvTile, v, ldv, o, ldo, sums);
+  else output_block<V, RB, NV, false>(n, w, kKvTile, v, ldv, o, ldo, sums);
+}
+
+template <class V, int RB>
+void output_rows(int64_t n, int64_t d_cols, const float* w, const float* v, int64_t ldv, float* o, int64_t ldo,
+                 float* sums) {
+  constexpr int W = V::width, NV = kOutputVectors<V>;
+  for (int64_t d = 0; d < d_cols; d += NV * W) {
+    float* chunk_sums = d == 0 ? sums : nullptr;  // the sums once, with the first output vectors
+    switch (std::min<int64_t>(NV, (d_cols - d) / W)) {
+      case 4: output_block<V, RB, 4>(n, w, v + d, ldv, o + d, ldo, chunk_sums); break;
+      case 3: output_block<V, RB, 3>(n, w, v + d, ldv, o + d, ldo, chunk_sums); break;
+      case 2: output_block<V, RB, 2>(n, w, v + d, ldv, o + d, ldo, chunk_sums); break;
+      default: output_block<V, RB, 1>(n, w, v + d, ldv, o + d, ldo, chunk_sums); break;
+    }
+  }
+}
+
+// Step 3 for one item: its outputs and sums over keys [t0, t0 + n), V rows at v with row stride ldv.
+template <class V>
+void output_pass(const AttentionParams& p, const WorkItem& it, const Workspace& ws, int64_t n, const float* v,
+                 int64_t ldv) {
+  const int64_t ldd = pad_up(p.head_dim), d_cols = ItemShape<V>(p, it).d_cols;
+  for (int64_t r = 0; r < it.rows; r += kOutputRows) {
+    const float* w = ws.p + r * kKvTile;
+    float* o = ws.o + r * ldd;
+    switch (std::min<int64_t>(kOutputRows, it.rows - r)) {
+      case 4: output_rows<V, 4>(n, d_cols, w, v, ldv, o, ldd, ws.l + r); break;
+      case 3: output_rows<V, 3>(n, d_cols, w, v, ldv, o, ldd, ws.l + r); break;
+      case 2: output_rows<V, 2>(n, d_cols, w, v, ldv, o, ldd, ws.l + r); break;
+      default: output_rows<V, 1>(n, d_cols, w, v, ldv, o, ldd, ws.l + r); break;
+    }
+  }
+}
+
+// Keys [t0, t0 + kKvTile) of a set of few-row items sharing one key range.
+template <class V>
+void attend_few_rows_tile(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
+                          int64_t t0) {
+  const int64_t n = std::min(kKvTile, items[0].key_end - t0);
+  score_pass<V>(p, items, ws, count, t0, n);
+  const bool in_place = rows_in_place<V>(p);
+  for (int64_t i = 0; i < count; ++i) {
+    softmax_rows<V>(p, items[i], ws[i], t0, n);
+    if (in_place) output_pass<V>(p, items[i], ws[i], n, row_in_place(p, p.v, p.v_stride, items[i], t0), p.v_stride[1]);
+    else output_pass<V>(p, items[i], ws[i], n, ws[i].v, pad_up(p.head_dim));
+  }
+}
+
+}  // namespace cpu
+}  // namespace gqa
