@@ -99,10 +99,9 @@ Error run_attention(const AttentionParams& p, gpuStream_t stream, const int32_t*
   kp.kv_vectorized = aligned16(p.k, p.k_stride, p.dtype) && aligned16(p.v, p.v_stride, p.dtype);
 
   const int rows_per_decode_block = decode_rows_per_block(int(p.head_dim));
-  bool use_matrix_prefill = false;
-#if GQA_GPU_CUDA
-  use_matrix_prefill = p.dtype != DType::F32 && p.head_dim <= 256 && p.seqlen_q * groups.max_group > rows_per_decode_block;
-#endif
+  // Matrix cores (mma.sync on CUDA, MFMA on HIP) for 16-bit inputs once there are more rows than one decode block.
+  const bool use_matrix_prefill =
+      p.dtype != DType::F32 && p.head_dim <= 256 && p.seqlen_q * groups.max_group > rows_per_decode_block;
   if (!use_matrix_prefill) {
     const int64_t row_tiles = (p.seqlen_q * groups.max_group + rows_per_decode_block - 1) / rows_per_decode_block;
     kp.num_splits = choose_splits(p.batch * p.heads_kv * row_tiles, p.seqlen_kv, multiprocessors);
@@ -130,10 +129,8 @@ Error run_attention(const AttentionParams& p, gpuStream_t stream, const int32_t*
   kp.part_o = reinterpret_cast<float*>(scratch.get() + part_o_offset);
   kp.part_ml = reinterpret_cast<float*>(scratch.get() + part_ml_offset);
 
-#if GQA_GPU_CUDA
   if (use_matrix_prefill)
     return device_error(launch_prefill_matrix(kp, p.dtype, groups.max_group, stream), "prefill kernel");
-#endif
   return device_error(launch_decode(kp, p.dtype, groups.max_group, stream), "decode kernel");
 }
 

@@ -89,21 +89,19 @@ __device__ __forceinline__ void load_kv_tile(const KernelParams& p, const void* 
   const uint16_t* src = static_cast<const uint16_t*>(base);
   for (int idx = threadIdx.x; idx < kKeys * kPieces; idx += kThreads) {
     const int r = idx / kPieces, d0 = (idx % kPieces) * 8;
-    union {
-      uint4 raw;
-      uint16_t elem[8];
-    } piece;
-    piece.raw = make_uint4(0, 0, 0, 0);
+    uint4 piece = make_uint4(0, 0, 0, 0);
     if (k0 + r < k_end && d0 < p.head_dim) {
       const int64_t row = p.kv_row(stride, b, k0 + r) + g * stride[2];
       if (p.kv_vectorized) {
-        piece.raw = *reinterpret_cast<const uint4*>(src + row + d0);
-      } else {
-#pragma unroll
-        for (int e = 0; e < 8; ++e) piece.elem[e] = src[row + (d0 + e) * stride[3]];
+        piece = *reinterpret_cast<const uint4*>(src + row + d0);
+      } else {  // built from packed pairs (a union over the piece would put it in local memory)
+        const auto pair = [&](int e) {
+          return uint32_t(src[row + (d0 + e) * stride[3]]) | (uint32_t(src[row + (d0 + e + 1) * stride[3]]) << 16);
+        };
+        piece = make_uint4(pair(0), pair(2), pair(4), pair(6));
       }
     }
-    store(r, d0, piece.raw);
+    store(r, d0, piece);
   }
 }
 
