@@ -214,6 +214,14 @@ std::vector<Case> test_cases() {
     add(c);
   }
   {
+    // Paged K/V with enough query rows for the matrix-core prefill (paged-decode above takes the decode kernel).
+    Case c = named("paged-prefill-gqa4-d64-causal");
+    c.batch = 2, c.seqlen_q = 40, c.seqlen_kv = 100, c.heads_q = 8, c.heads_kv = 2, c.head_dim = 64;
+    c.page_size = 16, c.paged_kv = {70, 100};
+    c.causal = true, c.alignment = Alignment::BottomRight;
+    add(c);
+  }
+  {
     Case c = named("decode-mqa8-d128-sinks");
     c.batch = 3, c.seqlen_q = 1, c.seqlen_kv = 2000, c.heads_q = 8, c.heads_kv = 1, c.head_dim = 128, c.sinks = true;
     add(c);
