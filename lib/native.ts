@@ -77,6 +77,8 @@ export interface NativeBinding {
   buildInfo(): NativeBuildInfo;
   /** Memory read bandwidth in GB/s: the best of `repeats` passes of `threads` threads summing a `bytes` buffer (benchmarks). */
   measureReadBandwidth(bytes: number, threads: number, repeats: number): number;
+  /** Seconds to read every 8-byte word of the arrays once, on `threads` threads of the CPU backend's pool (benchmarks). */
+  timeRead(arrays: ArrayBufferView[], threads: number): number;
   devices(): NativeDeviceInfo[];
   gpuStatus(): NativeGpuStatus;
   DeviceBuffer: new (kind: string, device: number, bytes: number) => NativeDeviceBuffer;

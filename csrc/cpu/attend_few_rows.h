@@ -3,8 +3,7 @@
 // keys [t0, t0 + kKvTile):
 //   1. scores, block of kKeyBlock keys by block across the items: in [B, S, Hkv, D] the rows of all KV heads of one
 //      key are one contiguous run, so K and V stream through memory in order, each byte read once. Each query
-//      vector loaded serves the kKeyBlock keys of the block, each key vector a block of rows. K and V rows further
-//      on are prefetched here, so the output pass finds the tile's V in L2;
+//      vector loaded serves the kKeyBlock keys of the block, each key vector a block of rows;
 //   2. online softmax of each item along its keys: scores row-major (ws.p[r * kKvTile + c]), vectorised over keys;
 //   3. outputs O[r] += sum_c P[r][c] V[c], a block of output vectors held in registers across the tile. Each output
 //      adds its keys in key order, and the running sum l adds the same weights in the same order after the same
@@ -47,7 +46,7 @@ inline void score_block(int64_t d_cols, const float* const keys[kKeyBlock], cons
       for (int k = 0; k < kKeyBlock; ++k) acc[r][k] = V::fma(qv, kv[k], acc[r][k]);
     }
   }
-  for (int r = 0; r < RB; ++r) V::reduce_add4(acc[r], s + r * lds);
+  for (int r = 0; r < RB; ++r) V::reduce_add4(acc[r][0], acc[r][1], acc[r][2], acc[r][3], s + r * lds);
 }
 
 // score_block over all R rows of an item.
@@ -78,10 +77,6 @@ void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace
     for (int64_t i = 0; i < count; ++i) {
       const WorkItem& it = items[i];
       const ItemShape<V> sh(p, it);
-      for (int64_t k = 0; k < keys; ++k) {
-        prefetch_row(p, p.k, p.k_stride, it, t0 + c + k + kPrefetchAhead);
-        prefetch_row(p, p.v, p.v_stride, it, t0 + c + k + kPrefetchAhead);
-      }
       if (!in_place)
         for (int64_t k = 0; k < keys; ++k) {
           if (!k_bf16) convert_row<V>(p, p.k, p.k_stride, it, t0 + c + k, ws[i].k + (c + k) * ldd);

@@ -26,19 +26,19 @@ inline void load_row(const void* base, DType t, int64_t offset, int64_t stride, 
 }
 
 // Key rows of one head are strided (by Hkv * D, or scattered over pages), and in [B, S, Hkv, D] each key's rows
-// start a new 4 KiB page, where the hardware prefetcher stops: rows are prefetched kPrefetchAhead keys ahead of
-// their use, towards L2 (locality 2): that many keys of all KV heads would not stay in L1 until used.
-constexpr int64_t kPrefetchAhead = 16;
+// start a new 4 KiB page, where the hardware prefetcher stops: rows converted one item at a time are prefetched
+// kPrefetchAhead keys ahead of their use, towards L2 (locality 2). (The few-rows path reads the rows of all KV heads
+// of a key together, in memory order; prefetching there made no measurable difference, so it does not.)
+constexpr int64_t kPrefetchAhead = 8;
 
 // Prefetches key j's row of the item's KV head in the K or V tensor `base` (with its strides), if the item visits j.
-template <int Locality = 2>
 inline void prefetch_row(const AttentionParams& p, const void* base, const int64_t stride[4], const WorkItem& it,
                          int64_t j) {
   if (j >= it.key_end) return;
   const int64_t size = dtype_size(p.dtype);
   const char* row = static_cast<const char*>(base) + (p.kv_row(stride, it.batch, j) + it.kv_head * stride[2]) * size;
   const int64_t bytes = ((p.head_dim - 1) * stride[3] + 1) * size;
-  for (int64_t at = 0; at < bytes; at += 64) __builtin_prefetch(row + at, 0, Locality);
+  for (int64_t at = 0; at < bytes; at += 64) __builtin_prefetch(row + at, 0, 2);
 }
 
 // Scores of few-row items from the bf16 K rows in place, by the vector type's bf16 dot product (when it has one):

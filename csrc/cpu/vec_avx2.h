@@ -51,8 +51,8 @@ struct VecAvx2 {
   }
   // out[i] = the sum of x[i]'s lanes, for four vectors at once: pairwise sums shared across the four, then the two
   // 128-bit halves.
-  static void reduce_add4(const reg x[4], float* out) {
-    const reg h = _mm256_hadd_ps(_mm256_hadd_ps(x[0], x[1]), _mm256_hadd_ps(x[2], x[3]));
+  static void reduce_add4(reg x0, reg x1, reg x2, reg x3, float* out) {
+    const reg h = _mm256_hadd_ps(_mm256_hadd_ps(x0, x1), _mm256_hadd_ps(x2, x3));
     _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
   }
 

@@ -29,11 +29,11 @@ struct VecAvx512 {
     return VecAvx2::reduce_max(_mm256_max_ps(_mm512_castps512_ps256(x), _mm512_extractf32x8_ps(x, 1)));
   }
   // out[i] = the sum of x[i]'s lanes: each vector's 256-bit halves added, then VecAvx2's four-vector reduction.
-  static void reduce_add4(const reg x[4], float* out) {
-    VecAvx2::reg half[4];
-    for (int i = 0; i < 4; ++i)
-      half[i] = _mm256_add_ps(_mm512_castps512_ps256(x[i]), _mm512_extractf32x8_ps(x[i], 1));
-    VecAvx2::reduce_add4(half, out);
+  static void reduce_add4(reg x0, reg x1, reg x2, reg x3, float* out) {
+    VecAvx2::reduce_add4(halves_added(x0), halves_added(x1), halves_added(x2), halves_added(x3), out);
+  }
+  static VecAvx2::reg halves_added(reg x) {
+    return _mm256_add_ps(_mm512_castps512_ps256(x), _mm512_extractf32x8_ps(x, 1));
   }
 
   // The same algorithm and constants as VecAvx2::exp.

@@ -30,8 +30,11 @@ struct VecScalar {
   static float first(reg x) { return x; }
   static float reduce_add(reg x) { return x; }
   static float reduce_max(reg x) { return x; }
-  static void reduce_add4(const reg x[4], float* out) {
-    for (int i = 0; i < 4; ++i) out[i] = x[i];
+  static void reduce_add4(reg x0, reg x1, reg x2, reg x3, float* out) {
+    out[0] = x0;
+    out[1] = x1;
+    out[2] = x2;
+    out[3] = x3;
   }
 
   // n contiguous elements of dtype t at src, as f32.

@@ -39,6 +39,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attentionAsync", Napi::Function::New(env, AttentionAsync, "attentionAsync"));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("measureReadBandwidth", Napi::Function::New(env, MeasureReadBandwidth, "measureReadBandwidth"));
+  exports.Set("timeRead", Napi::Function::New(env, TimeRead, "timeRead"));
   exports.Set("devices", Napi::Function::New(env, Devices, "devices"));
   exports.Set("gpuStatus", Napi::Function::New(env, GpuStatus, "gpuStatus"));
   exports.Set("copy", Napi::Function::New(env, Copy, "copy"));

@@ -1,6 +1,7 @@
 #include "napi/bandwidth.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -9,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "cpu/parallel.h"
 #include "napi/convert.h"
 
 namespace gqa_napi {
@@ -40,6 +42,9 @@ void split_across_threads(size_t words, int threads, Fn fn) {
   }
   for (std::thread& th : pool) th.join();
 }
+
+// Bytes per chunk of a timed read: small enough to share out evenly, large enough that taking one costs nothing.
+constexpr size_t kReadChunkBytes = 256 << 10;
 
 }  // namespace
 
@@ -82,6 +87,49 @@ Napi::Value MeasureReadBandwidth(const Napi::CallbackInfo& info) {
     if (r == 0 || seconds < best_seconds) best_seconds = seconds;
   }
   return Napi::Number::New(env, double(words * sizeof(uint64_t)) / best_seconds / 1e9);
+}
+
+// Seconds to read every whole 8-byte word of the given typed arrays once, on `threads` threads of the CPU backend's
+// own pool, which pull chunks from a shared counter as they pull the backend's work items: the decode bound measured
+// on the very buffers a decode call reads, with the same threads.
+Napi::Value TimeRead(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsNumber())
+    throw_error(env, gqa::Status::InvalidOption, "timeRead(arrays, threads): expected an array of typed arrays and a number");
+  const Napi::Array list = info[0].As<Napi::Array>();
+  const double threads_arg = info[1].As<Napi::Number>().DoubleValue();
+  if (!(threads_arg >= 1 && threads_arg <= 1024) || threads_arg != double(int(threads_arg)))
+    throw_error(env, gqa::Status::InvalidOption, "threads: expected an integer from 1 to 1024");
+  struct Chunk {
+    const uint64_t* begin;
+    const uint64_t* end;
+  };
+  std::vector<Chunk> chunks;
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    const Napi::Value item = list.Get(i);
+    if (!item.IsTypedArray())
+      throw_error(env, gqa::Status::InvalidOption, "arrays[" + std::to_string(i) + "]: expected a typed array");
+    const Napi::TypedArray view = item.As<Napi::TypedArray>();
+    const char* base = static_cast<const char*>(view.ArrayBuffer().Data()) + view.ByteOffset();
+    const size_t words = view.ByteLength() / sizeof(uint64_t), per_chunk = kReadChunkBytes / sizeof(uint64_t);
+    for (size_t w = 0; w < words; w += per_chunk) {
+      const uint64_t* at = reinterpret_cast<const uint64_t*>(base) + w;  // x86-64: unaligned loads are fine
+      chunks.push_back({at, at + std::min(per_chunk, words - w)});
+    }
+  }
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> checksum{0};
+  const auto start = std::chrono::steady_clock::now();
+  gqa::cpu::run_on_threads(int(threads_arg), [&](int) {
+    uint64_t sum = 0;
+    for (size_t c = next.fetch_add(1); c < chunks.size(); c = next.fetch_add(1))
+      sum += sum_words(chunks[c].begin, chunks[c].end);
+    checksum.fetch_add(sum);
+  });
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  static volatile uint64_t sink;  // the sum goes somewhere, so the compiler keeps every load
+  sink = checksum.load();
+  return Napi::Number::New(env, seconds);
 }
 
 }  // namespace gqa_napi
