@@ -23,8 +23,12 @@
 namespace gqa {
 namespace cpu {
 
-// The micro-kernel's register block: MR rows of A by up to kMaxNv vectors of B.
-constexpr int kMr = 4, kMaxNv = 4;
+// The micro-kernel's register block: kMr rows of A by up to kMaxNv vectors of B, as many accumulators as the
+// registers hold with room for the operands (32 vector registers with AVX-512, 16 otherwise).
+template <class V>
+constexpr int kMr = V::registers >= 32 ? 6 : 4;
+template <class V>
+constexpr int kMaxNv = V::registers >= 32 ? 4 : 2;
 
 // C[i][n*W..] (+)= sum_k a[i*a_row + k*a_k] * b[k*ldb + n*W..] for i < MR, n < NV.
 template <class V, int MR, int NV, bool Accumulate>
@@ -52,8 +56,9 @@ inline void gemm_rows(int64_t n_cols, int64_t k_len, const float* a, int64_t a_r
                       int64_t ldb, float* c, int64_t ldc) {
   constexpr int W = V::width;
   int64_t j = 0;
-  for (; j + kMaxNv * W <= n_cols; j += kMaxNv * W)
-    micro_kernel<V, MR, kMaxNv, Accumulate>(k_len, a, a_row, a_k, b + j, ldb, c + j, ldc);
+  constexpr int NV = kMaxNv<V>;
+  for (; j + NV * W <= n_cols; j += NV * W)
+    micro_kernel<V, MR, NV, Accumulate>(k_len, a, a_row, a_k, b + j, ldb, c + j, ldc);
   switch ((n_cols - j) / W) {
     case 3: micro_kernel<V, MR, 3, Accumulate>(k_len, a, a_row, a_k, b + j, ldb, c + j, ldc); break;
     case 2: micro_kernel<V, MR, 2, Accumulate>(k_len, a, a_row, a_k, b + j, ldb, c + j, ldc); break;
@@ -66,12 +71,15 @@ inline void gemm_rows(int64_t n_cols, int64_t k_len, const float* a, int64_t a_r
 template <class V, bool Accumulate>
 void gemm(int64_t m, int64_t n_cols, int64_t k_len, const float* a, int64_t a_row, int64_t a_k, const float* b,
           int64_t ldb, float* c, int64_t ldc) {
+  constexpr int MR = kMr<V>;
   int64_t i = 0;
-  for (; i + kMr <= m; i += kMr)
-    gemm_rows<V, kMr, Accumulate>(n_cols, k_len, a + i * a_row, a_row, a_k, b, ldb, c + i * ldc, ldc);
+  for (; i + MR <= m; i += MR)
+    gemm_rows<V, MR, Accumulate>(n_cols, k_len, a + i * a_row, a_row, a_k, b, ldb, c + i * ldc, ldc);
   const float* a_rest = a + i * a_row;
   float* c_rest = c + i * ldc;
   switch (m - i) {
+    case 5: gemm_rows<V, 5, Accumulate>(n_cols, k_len, a_rest, a_row, a_k, b, ldb, c_rest, ldc); break;
+    case 4: gemm_rows<V, 4, Accumulate>(n_cols, k_len, a_rest, a_row, a_k, b, ldb, c_rest, ldc); break;
     case 3: gemm_rows<V, 3, Accumulate>(n_cols, k_len, a_rest, a_row, a_k, b, ldb, c_rest, ldc); break;
     case 2: gemm_rows<V, 2, Accumulate>(n_cols, k_len, a_rest, a_row, a_k, b, ldb, c_rest, ldc); break;
     case 1: gemm_rows<V, 1, Accumulate>(n_cols, k_len, a_rest, a_row, a_k, b, ldb, c_rest, ldc); break;
