@@ -92,24 +92,15 @@ __global__ void __launch_bounds__(MfmaTile<kHeadDim>::kThreads) prefill_mfma_ker
   __shared__ __align__(16) uint16_t k_tile[Tile::kKeys][Tile::kKPitch];
   __shared__ __align__(16) uint16_t v_tile[kHeadDim][Tile::kVPitch];  // V^T
 
-  const int g_kv = blockIdx.y, b = blockIdx.z;
-  const int group = p.group_offsets[g_kv + 1] - p.group_offsets[g_kv];
-  const int32_t* heads = p.group_heads + p.group_offsets[g_kv];
-  const int64_t sq = p.seq_len_q(b), skv = p.seq_len_kv(b);
-  const int64_t total_rows = sq * group;
-  const int64_t r0 = int64_t(blockIdx.x) * kPrefillRows;
-  if (r0 >= total_rows) return;  // uniform per block
-  const int64_t off = p.mask_offset(b);
-  const int64_t last_row = min(total_rows, r0 + kPrefillRows) - 1;
-  const int64_t lo = p.key_begin(r0 / group, off);
-  const int64_t hi = p.key_end(last_row / group, off, skv);
+  const PrefillBlock blk(p);
+  if (blk.empty()) return;  // uniform per block
 
   const int lane = threadIdx.x % kWave, wave = threadIdx.x / kWave;
-  const PackedRow row(r0 + wave * 16 + mfma::lane_line(lane), r0, total_rows, group, heads);
+  const PackedRow row(blk, wave * 16 + mfma::lane_line(lane));
 
   // Q^T as the B operand of S^T, one per 16 dims.
   mfma::Operand qb[kDimBlocks];
-  const int64_t q_base = row.q_base(p, b);
+  const int64_t q_base = row.q_base(p, blk.b);
 #pragma unroll
   for (int kk = 0; kk < kDimBlocks; ++kk)
     qb[kk] = mfma::gather_operand(lane, [&](int k) { return load_q_pair(p, row, q_base, kk * 16 + k); });
@@ -119,15 +110,15 @@ __global__ void __launch_bounds__(MfmaTile<kHeadDim>::kThreads) prefill_mfma_ker
   for (int nd = 0; nd < kDimBlocks; ++nd) o[nd][0] = o[nd][1] = o[nd][2] = o[nd][3] = 0.f;
   OnlineRow state;
 
-  for (int64_t k0 = lo; k0 < hi; k0 += Tile::kKeys) {
+  for (int64_t k0 = blk.lo; k0 < blk.hi; k0 += Tile::kKeys) {
     __syncthreads();  // the previous tiles are consumed
-    load_kv_tile<Tile::kKeys, kHeadDim, Tile::kThreads>(p, p.k, p.k_stride, b, g_kv, k0, hi,
+    load_kv_tile<Tile::kKeys, kHeadDim, Tile::kThreads>(p, p.k, p.k_stride, blk.b, blk.g_kv, k0, blk.hi,
                                                         [&](int r, int d0, uint4 piece) {
                                                           uint2* dst = reinterpret_cast<uint2*>(&k_tile[r][d0]);
                                                           dst[0] = make_uint2(piece.x, piece.y);
                                                           dst[1] = make_uint2(piece.z, piece.w);
                                                         });
-    load_kv_tile<Tile::kKeys, kHeadDim, Tile::kThreads>(p, p.v, p.v_stride, b, g_kv, k0, hi,
+    load_kv_tile<Tile::kKeys, kHeadDim, Tile::kThreads>(p, p.v, p.v_stride, blk.b, blk.g_kv, k0, blk.hi,
                                                         [&](int r, int d0, uint4 piece) {
                                                           const uint32_t w[4] = {piece.x, piece.y, piece.z, piece.w};
 #pragma unroll
@@ -152,7 +143,7 @@ __global__ void __launch_bounds__(MfmaTile<kHeadDim>::kThreads) prefill_mfma_ker
     for (int nb = 0; nb < kKeyBlocks; ++nb) {
 #pragma unroll
       for (int r = 0; r < mfma::kAccRegs; ++r) {
-        s[nb][r] = masked_score(p, s[nb][r], row, k0 + nb * 16 + mfma::acc_row(lane, r), hi, off);
+        s[nb][r] = masked_score(p, s[nb][r], row, k0 + nb * 16 + mfma::acc_row(lane, r), blk.hi, blk.off);
         mx = fmaxf(mx, s[nb][r]);
       }
     }
@@ -190,7 +181,7 @@ __global__ void __launch_bounds__(MfmaTile<kHeadDim>::kThreads) prefill_mfma_ker
 
   const float lsum = line_sum(state.l);
   if (!row.valid) return;
-  const RowEpilogue out(p, b, row, state.m, lsum);
+  const RowEpilogue out(p, blk.b, row, state.m, lsum);
 #pragma unroll
   for (int nd = 0; nd < kDimBlocks; ++nd) {
 #pragma unroll

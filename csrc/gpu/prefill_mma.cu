@@ -95,28 +95,18 @@ __global__ void __launch_bounds__(MmaTile<kHeadDim>::kThreads) prefill_mma_kerne
   __shared__ __align__(16) uint16_t k_tile[Tile::kKeys][Tile::kPitch];
   __shared__ __align__(16) uint16_t v_tile[Tile::kKeys][Tile::kPitch];
 
-  const int g_kv = blockIdx.y, b = blockIdx.z;
-  const int group = p.group_offsets[g_kv + 1] - p.group_offsets[g_kv];
-  const int32_t* heads = p.group_heads + p.group_offsets[g_kv];
-  const int64_t sq = p.seq_len_q(b), skv = p.seq_len_kv(b);
-  const int64_t total_rows = sq * group;
-  const int64_t r0 = int64_t(blockIdx.x) * kPrefillRows;
-  if (r0 >= total_rows) return;  // uniform per block
-  const int64_t off = p.mask_offset(b);
-  const int64_t last_row = min(total_rows, r0 + kPrefillRows) - 1;
-  const int64_t lo = p.key_begin(r0 / group, off);
-  const int64_t hi = p.key_end(last_row / group, off, skv);
+  const PrefillBlock blk(p);
+  if (blk.empty()) return;  // uniform per block
 
   const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
   const int lg = lane / 4, lt = lane % 4;
 
   // This thread's two rows: lg and lg + 8 of the warp's 16.
-  const PackedRow rows[2] = {PackedRow(r0 + warp * 16 + lg, r0, total_rows, group, heads),
-                             PackedRow(r0 + warp * 16 + lg + 8, r0, total_rows, group, heads)};
+  const PackedRow rows[2] = {PackedRow(blk, warp * 16 + lg), PackedRow(blk, warp * 16 + lg + 8)};
   uint32_t qa[kSteps][4];
 #pragma unroll
   for (int rr = 0; rr < 2; ++rr) {
-    const int64_t base = rows[rr].q_base(p, b);
+    const int64_t base = rows[rr].q_base(p, blk.b);
 #pragma unroll
     for (int kk = 0; kk < kSteps; ++kk) {
 #pragma unroll
@@ -129,10 +119,10 @@ __global__ void __launch_bounds__(MmaTile<kHeadDim>::kThreads) prefill_mma_kerne
   for (int nd = 0; nd < kDimBlocks; ++nd) o[nd][0] = o[nd][1] = o[nd][2] = o[nd][3] = 0.f;
   OnlineRow state[2];
 
-  for (int64_t k0 = lo; k0 < hi; k0 += Tile::kKeys) {
+  for (int64_t k0 = blk.lo; k0 < blk.hi; k0 += Tile::kKeys) {
     __syncthreads();  // the previous tiles are consumed
-    load_kv_tile<kHeadDim>(p, p.k, p.k_stride, b, g_kv, k0, hi, k_tile);
-    load_kv_tile<kHeadDim>(p, p.v, p.v_stride, b, g_kv, k0, hi, v_tile);
+    load_kv_tile<kHeadDim>(p, p.k, p.k_stride, blk.b, blk.g_kv, k0, blk.hi, k_tile);
+    load_kv_tile<kHeadDim>(p, p.v, p.v_stride, blk.b, blk.g_kv, k0, blk.hi, v_tile);
     __syncthreads();
 
     float s[kKeyBlocks][4];
@@ -156,7 +146,7 @@ __global__ void __launch_bounds__(MmaTile<kHeadDim>::kThreads) prefill_mma_kerne
 #pragma unroll
         for (int c = 0; c < 2; ++c) {
           float& x = s[nb][rr * 2 + c];
-          x = masked_score(p, x, rows[rr], k0 + nb * 8 + 2 * lt + c, hi, off);
+          x = masked_score(p, x, rows[rr], k0 + nb * 8 + 2 * lt + c, blk.hi, blk.off);
           mx = fmaxf(mx, x);
         }
       }
@@ -200,7 +190,7 @@ __global__ void __launch_bounds__(MmaTile<kHeadDim>::kThreads) prefill_mma_kerne
   for (int rr = 0; rr < 2; ++rr) {
     const float lsum = group_sum(state[rr].l, 4);
     if (!rows[rr].valid) continue;
-    const RowEpilogue out(p, b, rows[rr], state[rr].m, lsum);
+    const RowEpilogue out(p, blk.b, rows[rr], state[rr].m, lsum);
 #pragma unroll
     for (int nd = 0; nd < kDimBlocks; ++nd) {
 #pragma unroll

@@ -53,6 +53,27 @@ gpuError_t dispatch_prefill(DType dtype, int head_dim, Launch launch) {
   return gpuErrorInvalidValue;
 }
 
+// One block's share of the work: packed query rows [r0, r0 + kPrefillRows) of KV head g_kv (blockIdx.y) for batch
+// entry b (blockIdx.z), and the keys [lo, hi) that any of those rows may see. Empty when the row tile lies past the
+// group's rows (the grid is sized for the largest group); then nothing else is set.
+struct PrefillBlock {
+  int g_kv, b, group;
+  const int32_t* heads;
+  int64_t skv, total_rows, r0, off = 0, lo = 0, hi = 0;
+
+  __device__ __forceinline__ explicit PrefillBlock(const KernelParams& p)
+      : g_kv(int(blockIdx.y)), b(int(blockIdx.z)), group(p.group_offsets[g_kv + 1] - p.group_offsets[g_kv]),
+        heads(p.group_heads + p.group_offsets[g_kv]), skv(p.seq_len_kv(b)), total_rows(p.seq_len_q(b) * group),
+        r0(int64_t(blockIdx.x) * kPrefillRows) {
+    if (empty()) return;
+    off = p.mask_offset(b);
+    const int64_t last_row = min(total_rows, r0 + kPrefillRows) - 1;
+    lo = p.key_begin(r0 / group, off);
+    hi = p.key_end(last_row / group, off, skv);
+  }
+  __device__ __forceinline__ bool empty() const { return r0 >= total_rows; }
+};
+
 // One packed query row of a tile. A row past the sequence's rows borrows the tile's first row for its head and
 // position, so its loads stay in bounds; it is masked out and never stored.
 struct PackedRow {
@@ -60,11 +81,13 @@ struct PackedRow {
   int head;
   int64_t pos;
 
-  __device__ __forceinline__ PackedRow(int64_t row, int64_t r0, int64_t total_rows, int group, const int32_t* heads) {
-    valid = row < total_rows;
-    const int64_t r = valid ? row : r0;
-    head = heads[r % group];
-    pos = r / group;
+  // Packed row r0 + offset of the block.
+  __device__ __forceinline__ PackedRow(const PrefillBlock& blk, int offset) {
+    const int64_t row = blk.r0 + offset;
+    valid = row < blk.total_rows;
+    const int64_t r = valid ? row : blk.r0;
+    head = blk.heads[r % blk.group];
+    pos = r / blk.group;
   }
   __device__ __forceinline__ int64_t q_base(const KernelParams& p, int b) const {
     return b * p.q_stride[0] + (p.seq_start_q(b) + pos) * p.q_stride[1] + head * p.q_stride[2];
