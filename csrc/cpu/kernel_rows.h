@@ -27,18 +27,32 @@ inline void load_row(const void* base, DType t, int64_t offset, int64_t stride, 
 
 // Key rows of one head are strided (by Hkv * D, or scattered over pages), and in [B, S, Hkv, D] each key's rows
 // start a new 4 KiB page, where the hardware prefetcher stops: rows converted one item at a time are prefetched
-// kPrefetchAhead keys ahead of their use, towards L2 (locality 2). (The few-rows path reads the rows of all KV heads
-// of a key together, in memory order; prefetching there made no measurable difference, so it does not.)
+// kPrefetchAhead keys ahead of their use, towards L2 (locality 2).
 constexpr int64_t kPrefetchAhead = 8;
+
+// Address of key j's row of the item's KV head in the K or V tensor `base` (with its strides).
+inline const char* row_address(const AttentionParams& p, const void* base, const int64_t stride[4],
+                               const WorkItem& it, int64_t j) {
+  const int64_t element = p.kv_row(stride, it.batch, j) + it.kv_head * stride[2];
+  return static_cast<const char*>(base) + element * dtype_size(p.dtype);
+}
 
 // Prefetches key j's row of the item's KV head in the K or V tensor `base` (with its strides), if the item visits j.
 inline void prefetch_row(const AttentionParams& p, const void* base, const int64_t stride[4], const WorkItem& it,
                          int64_t j) {
   if (j >= it.key_end) return;
-  const int64_t size = dtype_size(p.dtype);
-  const char* row = static_cast<const char*>(base) + (p.kv_row(stride, it.batch, j) + it.kv_head * stride[2]) * size;
-  const int64_t bytes = ((p.head_dim - 1) * stride[3] + 1) * size;
+  const char* row = row_address(p, base, stride, it, j);
+  const int64_t bytes = ((p.head_dim - 1) * stride[3] + 1) * dtype_size(p.dtype);
   for (int64_t at = 0; at < bytes; at += 64) __builtin_prefetch(row + at, 0, 2);
+}
+
+// Reads one byte of key j's K and V rows of the item's KV head, if the item visits j: a load, unlike a prefetch,
+// walks the page tables when the page is not in the TLB, and so starts the hardware prefetcher on a key's page of
+// all KV heads well before its rows are needed.
+inline void touch_key(const AttentionParams& p, const WorkItem& it, int64_t j) {
+  if (j >= it.key_end) return;
+  (void)*reinterpret_cast<const volatile char*>(row_address(p, p.k, p.k_stride, it, j));
+  (void)*reinterpret_cast<const volatile char*>(row_address(p, p.v, p.v_stride, it, j));
 }
 
 // Scores of few-row items from the bf16 K rows in place, by the vector type's bf16 dot product (when it has one):
@@ -73,7 +87,7 @@ bool rows_in_place(const AttentionParams& p) {
 // Address of key j's row of the item's KV head, when rows are read in place.
 inline const float* row_in_place(const AttentionParams& p, const void* base, const int64_t stride[4],
                                  const WorkItem& it, int64_t j) {
-  return static_cast<const float*>(base) + p.kv_row(stride, it.batch, j) + it.kv_head * stride[2];
+  return reinterpret_cast<const float*>(row_address(p, base, stride, it, j));
 }
 
 // Converts key j's row of the item's KV head in the K or V tensor `base` (with its strides) to f32 at dst.
