@@ -77,8 +77,11 @@ export interface NativeBinding {
   buildInfo(): NativeBuildInfo;
   /** Memory read bandwidth in GB/s: the best of `repeats` passes of `threads` threads summing a `bytes` buffer (benchmarks). */
   measureReadBandwidth(bytes: number, threads: number, repeats: number): number;
-  /** Seconds to read every 8-byte word of the arrays once, on `threads` threads of the CPU backend's pool (benchmarks). */
-  timeRead(arrays: ArrayBufferView[], threads: number): number;
+  /**
+   * Reads every whole 8-byte word of the arrays once, on `threads` threads of the CPU backend's pool (benchmarks):
+   * the time taken, the bytes read and their sum as little-endian 64-bit words modulo 2^64.
+   */
+  timeRead(arrays: ArrayBufferView[], threads: number): { seconds: number; bytes: number; checksum: bigint };
   devices(): NativeDeviceInfo[];
   gpuStatus(): NativeGpuStatus;
   DeviceBuffer: new (kind: string, device: number, bytes: number) => NativeDeviceBuffer;

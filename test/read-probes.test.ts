@@ -24,23 +24,50 @@ describe('measureReadBandwidth', () => {
   });
 });
 
+/** The sum of a view's whole 8-byte words, little-endian, modulo 2^64: what timeRead must have read. */
+function wordSum(view: ArrayBufferView): bigint {
+  const bytes = new DataView(view.buffer, view.byteOffset, view.byteLength);
+  let sum = 0n;
+  for (let at = 0; at + 8 <= view.byteLength; at += 8) sum += bytes.getBigUint64(at, true);
+  return BigInt.asUintN(64, sum);
+}
+
 describe('timeRead', () => {
-  test('reads views of any type, offset and length, and gives seconds', () => {
+  test('reads every whole word of views of any type, offset and length, shared buffers too', () => {
     const buffer = new ArrayBuffer(3 * MIB + 13);
-    const views = [new Float32Array(buffer, 4, MIB / 4), new Uint16Array(buffer, 2 * MIB + 6, 1000), new Uint8Array(5)];
-    const seconds = native().timeRead(views, 2);
-    expect(Number.isFinite(seconds)).toBe(true);
-    expect(seconds).toBeGreaterThan(0);
-    expect(seconds).toBeLessThan(10);
+    new Uint8Array(buffer).forEach((_, i, a) => { a[i] = (i * 2654435761) >>> 24; });
+    const shared = new SharedArrayBuffer(4096 + 24);
+    new Uint32Array(shared).forEach((_, i, a) => { a[i] = i * 40503 + 7; });
+    const views: ArrayBufferView[] = [
+      new Float32Array(buffer, 4, MIB / 4),          // offset not a multiple of 8
+      new Uint16Array(buffer, 2 * MIB + 6, 1003),    // length not a whole number of words
+      new Uint8Array(5),                             // no whole word
+      new Int32Array(shared, 8, 1024),
+    ];
+    for (const threads of [1, 2, 3]) {
+      const r = native().timeRead(views, threads);
+      expect(r.bytes).toBe(views.reduce((n, v) => n + Math.floor(v.byteLength / 8) * 8, 0));
+      expect(r.checksum).toBe(BigInt.asUintN(64, views.reduce((s, v) => s + wordSum(v), 0n)));
+      expect(Number.isFinite(r.seconds)).toBe(true);
+      expect(r.seconds).toBeGreaterThan(0);
+    }
+  });
+
+  test('rejects a detached array with ERR_GQA_BUFFER naming it', () => {
+    const detached = new Float32Array(16);
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    expect(() => native().timeRead([new Float32Array(4), detached], 1)).toThrow(
+      expect.objectContaining({ code: 'ERR_GQA_BUFFER', message: 'arrays[1]: the ArrayBuffer is detached' }),
+    );
   });
 
   test.each([
-    ['a non-array', [new Float32Array(4), 1], /expected an array of typed arrays and a number/],
-    ['a plain array entry', [[[1, 2]], 1], /arrays\[0\]: expected a typed array/],
-    ['an ArrayBuffer entry', [[new Float32Array(2), new ArrayBuffer(8)], 1], /arrays\[1\]: expected a typed array/],
-    ['no threads', [[new Float32Array(2)], 0], /threads: expected an integer from 1 to 1024/],
-    ['fractional threads', [[new Float32Array(2)], 1.5], /threads: expected an integer from 1 to 1024/],
-  ])('rejects %s with ERR_GQA_OPTION', (_, args, message) => {
+    ['a non-array', [new Float32Array(4), 1], 'ERR_GQA_OPTION', /expected an array of typed arrays and a number/],
+    ['a plain array entry', [[[1, 2]], 1], 'ERR_GQA_DTYPE', /arrays\[0\]: expected a TypedArray/],
+    ['an ArrayBuffer entry', [[new Float32Array(2), new ArrayBuffer(8)], 1], 'ERR_GQA_DTYPE', /arrays\[1\]: expected a TypedArray/],
+    ['no threads', [[new Float32Array(2)], 0], 'ERR_GQA_OPTION', /threads: expected an integer from 1 to 1024/],
+    ['fractional threads', [[new Float32Array(2)], 1.5], 'ERR_GQA_OPTION', /threads: expected an integer from 1 to 1024/],
+  ])('rejects %s', (_, args, code, message) => {
     const [arrays, threads] = args as [ArrayBufferView[], number];
     let error: unknown;
     try {
@@ -48,6 +75,6 @@ describe('timeRead', () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toMatchObject({ code: 'ERR_GQA_OPTION', message: expect.stringMatching(message) });
+    expect(error).toMatchObject({ code, message: expect.stringMatching(message) });
   });
 });

@@ -34,3 +34,21 @@ test('output through a view of a larger buffer lands exactly there and nowhere e
   expect(Array.from(big.subarray(64, 192)).every((x) => x === 1)).toBe(true);
   expect(Array.from(big.subarray(192)).every((x) => x === -7)).toBe(true);
 });
+
+test('views of a SharedArrayBuffer are read and written in place, sync and async, bit for bit as ArrayBuffers', async () => {
+  const next = rng(9);
+  const shared = (data: Float32Array) => {
+    const copy = new Float32Array(new SharedArrayBuffer(data.byteLength));
+    copy.set(data);
+    return copy;
+  };
+  const [qData, kData, vData] = [randomFloat32(128, next), randomFloat32(128, next), randomFloat32(128, next)];
+  const expected = attention(Tensor.f32(qData, shape), Tensor.f32(kData, shape), Tensor.f32(vData, shape)).data;
+  const q = Tensor.f32(shared(qData), shape), k = Tensor.f32(shared(kData), shape), v = Tensor.f32(shared(vData), shape);
+  const outData = new Float32Array(new SharedArrayBuffer(128 * 4)).fill(NaN);
+  expect(attention(q, k, v, { out: outData }).data).toBe(outData);
+  expect(Array.from(outData)).toEqual(Array.from(expected as Float32Array));
+  outData.fill(NaN);
+  expect(((await attentionAsync(q, k, v, { out: outData })) as Tensor).data).toBe(outData);
+  expect(Array.from(outData)).toEqual(Array.from(expected as Float32Array));
+});

@@ -16,19 +16,23 @@
 namespace gqa_napi {
 namespace {
 
-// Sums words [begin, end) with four independent accumulators (integer adds vectorize and never limit the rate).
-// The sum is returned and checked by the caller, so the compiler cannot drop the loads.
-uint64_t sum_words(const uint64_t* begin, const uint64_t* end) {
-  uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  const uint64_t* p = begin;
-  for (; p + 4 <= end; p += 4) {
-    s0 += p[0];
-    s1 += p[1];
-    s2 += p[2];
-    s3 += p[3];
+// Sums `words` 64-bit words from p with four independent accumulators (integer adds vectorize and never limit the
+// rate). Words are copied out, so p need not be aligned. The caller uses the sum, so the compiler keeps the loads.
+uint64_t sum_words(const unsigned char* p, size_t words) {
+  uint64_t s[4] = {0, 0, 0, 0};
+  size_t i = 0;
+  for (; i + 4 <= words; i += 4)
+    for (size_t j = 0; j < 4; ++j) {
+      uint64_t w;
+      std::memcpy(&w, p + (i + j) * sizeof(uint64_t), sizeof(w));
+      s[j] += w;
+    }
+  for (; i < words; ++i) {
+    uint64_t w;
+    std::memcpy(&w, p + i * sizeof(uint64_t), sizeof(w));
+    s[0] += w;
   }
-  for (; p < end; ++p) s0 += *p;
-  return s0 + s1 + s2 + s3;
+  return s[0] + s[1] + s[2] + s[3];
 }
 
 // Runs fn(t, begin, end) on `threads` threads, each over its contiguous share of [0, words).
@@ -78,7 +82,7 @@ Napi::Value MeasureReadBandwidth(const Napi::CallbackInfo& info) {
   for (int r = 0; r < repeats; ++r) {
     const auto start = std::chrono::steady_clock::now();
     split_across_threads(words, threads, [&](int t, size_t begin, size_t end) {
-      partial[t] = sum_words(buffer.get() + begin, buffer.get() + end);
+      partial[t] = sum_words(reinterpret_cast<const unsigned char*>(buffer.get() + begin), end - begin);
     });
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     uint64_t total = 0;
@@ -89,9 +93,10 @@ Napi::Value MeasureReadBandwidth(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, double(words * sizeof(uint64_t)) / best_seconds / 1e9);
 }
 
-// Seconds to read every whole 8-byte word of the given typed arrays once, on `threads` threads of the CPU backend's
-// own pool, which pull chunks from a shared counter as they pull the backend's work items: the decode bound measured
-// on the very buffers a decode call reads, with the same threads.
+// Reads every whole 8-byte word of the given typed arrays once, on `threads` threads of the CPU backend's own pool,
+// which pull chunks from a shared counter as they pull the backend's work items: the decode bound measured on the
+// very buffers a decode call reads, with the same threads. Returns { seconds, bytes, checksum }: the bytes read and
+// their sum as 64-bit little-endian words (a BigInt, modulo 2^64), so a caller can check what was read.
 Napi::Value TimeRead(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsNumber())
@@ -101,21 +106,18 @@ Napi::Value TimeRead(const Napi::CallbackInfo& info) {
   if (!(threads_arg >= 1 && threads_arg <= 1024) || threads_arg != double(int(threads_arg)))
     throw_error(env, gqa::Status::InvalidOption, "threads: expected an integer from 1 to 1024");
   struct Chunk {
-    const uint64_t* begin;
-    const uint64_t* end;
+    const unsigned char* begin;
+    size_t words;
   };
   std::vector<Chunk> chunks;
+  size_t total_words = 0;
   for (uint32_t i = 0; i < list.Length(); ++i) {
-    const Napi::Value item = list.Get(i);
-    if (!item.IsTypedArray())
-      throw_error(env, gqa::Status::InvalidOption, "arrays[" + std::to_string(i) + "]: expected a typed array");
-    const Napi::TypedArray view = item.As<Napi::TypedArray>();
-    const char* base = static_cast<const char*>(view.ArrayBuffer().Data()) + view.ByteOffset();
-    const size_t words = view.ByteLength() / sizeof(uint64_t), per_chunk = kReadChunkBytes / sizeof(uint64_t);
-    for (size_t w = 0; w < words; w += per_chunk) {
-      const uint64_t* at = reinterpret_cast<const uint64_t*>(base) + w;  // x86-64: unaligned loads are fine
-      chunks.push_back({at, at + std::min(per_chunk, words - w)});
-    }
+    const HostBytes host = typed_array_bytes(env, list.Get(i), "arrays[" + std::to_string(i) + "]");
+    const auto* base = static_cast<const unsigned char*>(host.data);
+    const size_t words = host.bytes / sizeof(uint64_t), per_chunk = kReadChunkBytes / sizeof(uint64_t);
+    for (size_t w = 0; w < words; w += per_chunk)
+      chunks.push_back({base + w * sizeof(uint64_t), std::min(per_chunk, words - w)});
+    total_words += words;
   }
   std::atomic<size_t> next{0};
   std::atomic<uint64_t> checksum{0};
@@ -123,13 +125,15 @@ Napi::Value TimeRead(const Napi::CallbackInfo& info) {
   gqa::cpu::run_on_threads(int(threads_arg), [&](int) {
     uint64_t sum = 0;
     for (size_t c = next.fetch_add(1); c < chunks.size(); c = next.fetch_add(1))
-      sum += sum_words(chunks[c].begin, chunks[c].end);
+      sum += sum_words(chunks[c].begin, chunks[c].words);
     checksum.fetch_add(sum);
   });
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  static volatile uint64_t sink;  // the sum goes somewhere, so the compiler keeps every load
-  sink = checksum.load();
-  return Napi::Number::New(env, seconds);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("seconds", Napi::Number::New(env, seconds));
+  result.Set("bytes", Napi::Number::New(env, double(total_words * sizeof(uint64_t))));
+  result.Set("checksum", Napi::BigInt::New(env, checksum.load()));
+  return result;
 }
 
 }  // namespace gqa_napi

@@ -25,6 +25,20 @@ Napi::Reference<Napi::Array> hold(Napi::Env env, const HeldValues& held) {
   return Napi::Persistent(array);
 }
 
+HostBytes typed_array_bytes(Napi::Env env, Napi::Value value, const std::string& name) {
+  if (!value.IsTypedArray()) throw_error(env, Status::InvalidDType, name + ": expected a TypedArray");
+  Napi::TypedArray array = value.As<Napi::TypedArray>();
+  // napi_get_typedarray_info gives the data of a SharedArrayBuffer's views too, where Napi::ArrayBuffer cannot.
+  void* data = nullptr;
+  napi_value buffer = nullptr;
+  bool detached = false;
+  if (napi_get_typedarray_info(env, array, nullptr, nullptr, &data, &buffer, nullptr) != napi_ok ||
+      napi_is_detached_arraybuffer(env, buffer, &detached) != napi_ok)
+    throw_error(env, Status::Internal, name + ": cannot read the TypedArray");
+  if (detached) throw_error(env, Status::BufferTooSmall, name + ": the ArrayBuffer is detached");
+  return HostBytes{data, array.ByteLength(), array.ElementSize()};
+}
+
 namespace {
 
 struct View {
@@ -33,17 +47,13 @@ struct View {
   size_t element_size;
 };
 
-// The memory behind a TypedArray, checked for detachment.
+// The memory behind a TypedArray, checked for detachment, held (with any pinned block it lies in) for the call.
 View typed_array_view(Napi::Env env, Napi::Value value, const std::string& name, HeldValues* held) {
-  if (!value.IsTypedArray()) throw_error(env, Status::InvalidDType, name + ": expected a TypedArray");
-  Napi::TypedArray arr = value.As<Napi::TypedArray>();
-  Napi::ArrayBuffer buffer = arr.ArrayBuffer();
-  if (buffer.IsDetached()) throw_error(env, Status::BufferTooSmall, name + ": the ArrayBuffer is detached");
+  const HostBytes host = typed_array_bytes(env, value, name);
   held->values.push_back(value);
-  uint8_t* base = static_cast<uint8_t*>(buffer.Data());
-  if (base != nullptr)
-    if (std::shared_ptr<void> block = pinned_block_holding(base)) held->memory.push_back(block);
-  return View{base ? base + arr.ByteOffset() : nullptr, arr.ByteLength(), arr.ElementSize()};
+  if (host.data != nullptr)
+    if (std::shared_ptr<void> block = pinned_block_holding(host.data)) held->memory.push_back(block);
+  return View{host.data, host.bytes, host.element_size};
 }
 
 template <typename T>

@@ -36,6 +36,15 @@ struct HeldValues {
 // A persistent array of held.values, for an async worker to own until it settles.
 Napi::Reference<Napi::Array> hold(Napi::Env env, const HeldValues& held);
 
+// The bytes a TypedArray views, over an ArrayBuffer or a SharedArrayBuffer (data is null or any pointer when it views
+// none). Throws ERR_GQA_DTYPE for a value that is not a TypedArray, ERR_GQA_BUFFER when its ArrayBuffer is detached.
+struct HostBytes {
+  void* data;
+  size_t bytes;
+  size_t element_size;
+};
+HostBytes typed_array_bytes(Napi::Env env, Napi::Value value, const std::string& name);
+
 // Fills req and run from (q, k, v, out, options). Collects every typed array and device buffer touched into held.
 // A tensor's data is a TypedArray (host) or a DeviceBuffer with a byteOffset; q, k, v and out must share a place.
 void unpack_attention_args(const Napi::CallbackInfo& info, gqa::AttentionRequest* req, RunOptions* run,

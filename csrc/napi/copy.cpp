@@ -32,12 +32,11 @@ Endpoint endpoint_arg(Napi::Env env, Napi::Value value, const std::string& name,
     return end;
   }
   if (!value.IsTypedArray()) throw_error(env, Status::InvalidDType, name + ": expected a DeviceBuffer or a TypedArray");
-  Napi::TypedArray array = value.As<Napi::TypedArray>();
-  Napi::ArrayBuffer buffer = array.ArrayBuffer();
-  if (buffer.IsDetached()) throw_error(env, Status::BufferTooSmall, name + ": the ArrayBuffer is detached");
-  end.data = static_cast<char*>(buffer.Data()) + array.ByteOffset();
-  end.bytes = array.ByteLength();
-  if (std::shared_ptr<void> block = pinned_block_holding(end.data)) held->memory.push_back(block);
+  const HostBytes host = typed_array_bytes(env, value, name);
+  end.data = host.data;
+  end.bytes = host.bytes;
+  if (end.data != nullptr)
+    if (std::shared_ptr<void> block = pinned_block_holding(end.data)) held->memory.push_back(block);
   return end;
 }
 

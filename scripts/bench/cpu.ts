@@ -132,7 +132,7 @@ async function measureOurs(c: Case, sets: InputSet[]): Promise<{ result: CaseRes
     const ours: number[] = [], read: number[] = [];
     for (let i = 0; i < runs(c) + 2; i++) {
       const other = sets[(i + (sets.length >> 1)) % sets.length];
-      const readMs = native().timeRead([other.k.data, other.v.data], threads) * 1e3;
+      const readMs = native().timeRead([other.k.data, other.v.data], threads).seconds * 1e3;
       const s = sets[i % sets.length];
       const oursMs = await timeMs(() => attention(s.q, s.k, s.v, { ...options, out }));
       if (i >= 2) ours.push(oursMs), read.push(readMs);  // after 2 warm-ups
