@@ -22,9 +22,10 @@ namespace gqa {
 namespace cpu {
 
 constexpr int kKeyBlock = 4;  // keys per score block: VecX::reduce_add4 sums the four dot products of a row
+static_assert(kKvTile % kKeyBlock == 0, "a short last score block must stay inside the tile's columns");
 // Keys ahead of the score pass whose pages are touched (touch_key). Measured with f32 B=1 decode from memory on a
-// 2-core Zen 4 VM: 16 keys ahead took a thread's call from about 1.55 to 1.30 ms; software prefetches of whole rows,
-// at any distance, changed nothing measurable.
+// 2-core Zen 4 VM: 16 keys ahead took a one-thread call from about 1.55 to 1.30 ms; with two threads the change was
+// within the noise. Software prefetches of whole rows, at any distance, changed nothing measurable.
 constexpr int64_t kTouchAhead = 16;
 
 // Rows per score block and output vectors per output block: as many accumulators as the registers hold, with room
@@ -75,7 +76,8 @@ void score_rows(int64_t R, int64_t d_cols, const float* const keys[kKeyBlock], c
 
 // Step 1 for keys [t0, t0 + n): raw dot products into each item's ws.p. Rows that are not f32 in place are converted
 // into the items' K and V tiles here, in memory order. A block short of kKeyBlock keys repeats its last key: the
-// extra scores land in columns past n, which the softmax overwrites.
+// extra scores land in columns [n, n rounded up to kKeyBlock), inside the tile's kKvTile columns, which the softmax
+// overwrites with -inf or, past its vector-rounded width, nothing reads.
 template <class V>
 void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count, int64_t t0,
                 int64_t n) {

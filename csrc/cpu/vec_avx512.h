@@ -24,7 +24,6 @@ struct VecAvx512 {
   static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static float first(reg x) { return _mm512_cvtss_f32(x); }
-  static float reduce_add(reg x) { return _mm512_reduce_add_ps(x); }
   static float reduce_max(reg x) {  // by halves: GCC 12's _mm512_reduce_max_ps trips -Wuninitialized
     return VecAvx2::reduce_max(_mm256_max_ps(_mm512_castps512_ps256(x), _mm512_extractf32x8_ps(x, 1)));
   }

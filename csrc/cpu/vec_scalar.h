@@ -28,7 +28,6 @@ struct VecScalar {
   static reg exp(reg x) { return std::exp(x); }
   static reg tanh(reg x) { return std::tanh(x); }
   static float first(reg x) { return x; }
-  static float reduce_add(reg x) { return x; }
   static float reduce_max(reg x) { return x; }
   static void reduce_add4(reg x0, reg x1, reg x2, reg x3, float* out) {
     out[0] = x0;
