@@ -128,6 +128,8 @@ function grid(): ParityCase[] {
     { name: 'bhsd-f16-causal-br', B: 2, Sq: 50, Skv: 150, Hq: 6, Hkv: 2, D: 64, dtype: 'f16', causal: 'bottom-right', layout: 'bhsd' },
     { name: 'vones-f16-window', B: 1, Sq: 100, Skv: 100, Hq: 4, Hkv: 2, D: 64, dtype: 'f16', vOnes: true, causal: 'top-left', window: [10, 0] },
     { name: 'vones-f32-large', B: 1, Sq: 60, Skv: 190, Hq: 4, Hkv: 1, D: 128, dtype: 'f32', vOnes: true, qkScale: 30 },
+    { name: 'vones-decode-f32', B: 2, Sq: 1, Skv: 1531, Hq: 16, Hkv: 4, D: 128, dtype: 'f32', vOnes: true, causal: 'bottom-right', qkScale: 4, why: 'V all ones on a decode split over keys, all KV heads together' },
+    { name: 'vones-decode-bf16-softcap', B: 1, Sq: 1, Skv: 777, Hq: 14, Hkv: 2, D: 64, dtype: 'bf16', vOnes: true, softcap: 20, qkScale: 4, why: 'V all ones, bf16 decode with softcap, 7 heads per group' },
     { name: 'large-f16-qk8', B: 1, Sq: 60, Skv: 190, Hq: 4, Hkv: 2, D: 128, dtype: 'f16', qkScale: 8 },
   ];
   return [...cases, ...extras];
