@@ -102,13 +102,15 @@ void start_item(const AttentionParams& p, const WorkItem& it, const Workspace& w
         for (int64_t d = 0; d < D; ++d) ws.q_bf16[r * ldd + d] = f32_to_bf16(ws.q[r * ldd + d]);
     }
   } else {
-    float* q_row = ws.k;  // the K tile is free until the first tile
-    for (int64_t r = 0; r < R; ++r) {
-      load_row<V>(p.q, p.dtype, it.q_offset[r], p.q_stride[3], D, q_row);
-      for (int64_t d = 0; d < D; ++d) ws.q[d * ldr + r] = q_row[d];
+    // Rows first into the K tile (free until the first tile; R <= kKvTile rows of ldd), then transposed a whole
+    // column at a time, so that the stores run along ws.q.
+    float* rows = ws.k;
+    for (int64_t r = 0; r < R; ++r) load_row<V>(p.q, p.dtype, it.q_offset[r], p.q_stride[3], D, rows + r * ldd);
+    for (int64_t d = 0; d < D; ++d) {
+      float* column = ws.q + d * ldr;
+      for (int64_t r = 0; r < R; ++r) column[r] = rows[r * ldd + d];
+      std::fill(column + R, column + r_cols, 0.f);
     }
-    for (int64_t d = 0; d < D; ++d)
-      for (int64_t r = R; r < r_cols; ++r) ws.q[d * ldr + r] = 0.f;
   }
   // A finite floor for the running max keeps exp(m_old - m_new) defined before a row has seen a key.
   for (int64_t r = 0; r < r_cols; ++r) {

@@ -28,6 +28,7 @@ namespace {
 
 // Query rows per item: enough that converting a KV tile is cheap next to multiplying it with the rows.
 constexpr int64_t kTargetRows = 64;
+static_assert(kTargetRows <= kKvTile, "the kernel stages an item's query rows in its K tile");
 // Fewer items than this (decode: one query row per head) and the keys are split so every thread has work.
 constexpr int64_t kMinItems = 64;
 // Smallest key range worth a split of its own.
