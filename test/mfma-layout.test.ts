@@ -1,6 +1,6 @@
 // The HIP prefill kernel's MFMA lane layouts, checked on the CPU: test/native/mfma_layout_check.cpp (an emulation
-// of the MFMA instructions from AMD's documented layouts, run over the kernel's fragment mappings) is built with
-// CMake in a throw-away folder and run.
+// of the MFMA instructions from AMD's documented layouts, run over the kernel's fragment mappings, plus its
+// cross-lane reductions emulated over 64 lanes) is built with CMake in a throw-away folder and run.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -19,14 +19,15 @@ function run(command: string, args: string[]) {
   return result.stdout;
 }
 
-test('MFMA operand and result layouts match an emulation of the instructions, and the controls fail', () => {
+test('MFMA operand, result and line-reduction lanes match an emulated wavefront, and the controls fail', () => {
   run('cmake', ['-S', path.join(ROOT, 'test', 'native'), '-B', buildDir]);
   run('cmake', ['--build', buildDir]);
   const out = run(path.join(buildDir, 'mfma_layout_check'), []);
   const lines = out.split('\n').filter((line) => /^(PASS|FAIL) /.test(line));
-  // 3 seeds x 2 dtypes x (2 checks + 2 controls), every line passing: each control did fail as it must.
-  expect(lines).toHaveLength(24);
+  // 3 seeds x (2 dtypes x (2 checks + 2 controls) + line reductions + their control), every line passing: each
+  // control did fail as it must.
+  expect(lines).toHaveLength(30);
   expect(lines.filter((line) => !line.startsWith('PASS'))).toEqual([]);
-  expect(lines.filter((line) => line.includes('control:'))).toHaveLength(12);
+  expect(lines.filter((line) => line.includes('control:'))).toHaveLength(15);
   expect(out).toContain('mfma_layout_check: all passed');
 });

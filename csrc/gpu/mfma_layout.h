@@ -28,7 +28,6 @@ namespace mfma {
 
 constexpr int kWaveLanes = 64;
 constexpr int kTile = 16;     // M = N = K
-constexpr int kItems = 4;     // A or B elements per lane
 constexpr int kAccRegs = 4;   // C/D registers per lane
 
 // The "line" of lane: the row of A, the column of B and of C/D that it holds.
@@ -52,13 +51,30 @@ GQA_HOST_DEVICE Operand load_operand(const uint16_t* tile, int pitch, int lane) 
   return a;
 }
 
-// Lane's operand from any source: pair_at(k) returns the elements k and k + 1 of the lane's line, packed (k in the
-// low half).
-template <typename PairAt>
-GQA_HOST_DEVICE Operand gather_operand(int lane, PairAt pair_at) {
-  const int k = operand_k(lane, 0);
-  return Operand{{pair_at(k), pair_at(k + 2)}};
+// Lane's operand from a 16-bit row in memory: the row of the lane's line, its elements `stride` apart, the first
+// len of them loaded and the rest zeros (load_pair); items 0-3 are elements d0 + operand_k(lane, 0..3).
+GQA_HOST_DEVICE Operand gather_operand(int lane, const uint16_t* row, int64_t stride, int len, int d0) {
+  const int k = d0 + operand_k(lane, 0);
+  return Operand{{load_pair(row, stride, len, k), load_pair(row, stride, len, k + 2)}};
 }
+
+// Stores one piece of a row-major 16-bit tile, elements [c0, c0 + 8) of row r packed as pairs (low half first, as
+// load_kv_tile hands them over), into the transposed tile (row-major, `pitch` elements a row): element c of row r
+// goes to row c, column r.
+GQA_HOST_DEVICE void store_transposed(uint16_t* tile, int pitch, int r, int c0, const uint32_t (&pairs)[4]) {
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+#pragma unroll
+#endif
+  for (int e = 0; e < 8; ++e) tile[(c0 + e) * pitch + r] = uint16_t(pairs[e / 2] >> (16 * (e % 2)));
+}
+
+// Reductions over the 4 lanes that hold one line (lanes lane_line + 16 n): kLineSteps exchanges, step s pairing
+// each lane with lane ^ line_xor(s) (16, then 32), leave every one of them with the result over all 4.
+constexpr int kLineSteps = 2;
+GQA_HOST_DEVICE int line_xor(int step) { return 16 << step; }
+
+// Whether lane stores its line's LSE: exactly one of the line's 4 lanes (they all hold the same value).
+GQA_HOST_DEVICE bool stores_line_lse(int lane) { return acc_row(lane, 0) == 0; }
 
 // The prefill kernel's two products per 16 query rows, computed transposed so that every lane works for one query
 // (lane_line) throughout:

@@ -1,5 +1,6 @@
 // P (the softmax weights, in [0, 1]) as a sum of 16-bit terms, for the matrix-core P V products of both prefill
-// kernels (prefill_mma.cu, prefill_mfma.cu). Host and device code: test/native/mfma_layout_check.cpp runs it too.
+// kernels (prefill_mma.cu, prefill_mfma.cu), and the packed 16-bit pairs their operands are made of (pack_pair,
+// unpack_pair, load_pair). Host and device code: test/native/mfma_layout_check.cpp runs it too.
 //
 // Why P is split. Rounding P to the input dtype before P V (what FlashAttention-2 does) gives every weight a
 // relative error up to 2^-8 in bf16. With an f32 output that is orders of magnitude above the error of the f32-math
@@ -70,6 +71,13 @@ GQA_HOST_DEVICE void unpack_pair(uint32_t r, float& lo, float& hi) {
     hi = f16_to_f32(uint16_t(r >> 16));
 #endif
   }
+}
+
+// Elements d and d + 1 of a 16-bit row in memory (elements `stride` apart), packed as pack_pair packs (d in the
+// low half); zeros from element len on (a row's padding past head_dim, or all of a row that is not loaded).
+GQA_HOST_DEVICE uint32_t load_pair(const uint16_t* row, int64_t stride, int len, int d) {
+  if (d >= len) return 0;
+  return uint32_t(row[d * stride]) | uint32_t(row[(d + 1) * stride]) << 16;
 }
 
 // The pair (x0, x1) of P as PSplit<kType>::kTerms packed terms, the tail terms scaled by kTailScale.

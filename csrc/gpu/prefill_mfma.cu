@@ -9,11 +9,16 @@
 // from the S^T accumulators as a sum of 16-bit terms (p_split.h: three for bf16, two for f16, so P V is accurate
 // to about f32). Loads, masking, the online-softmax step and the epilogue are prefill_shared.h's, as for CUDA.
 //
-// Checked here: the lane layouts of the MFMA operands and results, and the fragment loads and the P-term operands
-// of mfma_layout.h, by test/native/mfma_layout_check.cpp, which runs them through an emulation of the instructions
-// written from AMD's documented layouts and compares with plain matrix products (part of `npm test`); and that
-// hipcc 5.2.3 compiles this file for gfx90a and gfx940. NOT yet run on an AMD GPU: the first run on one is
-// `gqa_selftest --backend rocm` (built with -DGQA_BUILD_TOOLS=ON), whose bf16/f16 prefill cases take this kernel.
+// Checked here: every lane mapping this kernel takes from mfma_layout.h (and load_pair, p_split.h), by
+// test/native/mfma_layout_check.cpp (part of `npm test`), which calls the same functions: the K and V^T operand
+// loads, the Q^T gather (gather_operand), the V^T tile built by the store below (store_transposed), P^T from the
+// S^T accumulators and its split, run through an emulation of the instructions written from AMD's documented
+// layouts and compared with plain matrix products; the line_max / line_sum partner lanes (line_xor), emulated over
+// 64 lanes; and the choice of the one lane per row that stores the LSE (stores_line_lse). Also that hipcc 5.2.3
+// compiles this file for gfx90a and gfx940. Not checked: the glue in this file around those calls (which row a lane
+// takes, tile offsets, the shuffles themselves), load_kv_tile, the masking and softmax steps, the epilogue. NOT yet
+// run on an AMD GPU: the first run on one is `gqa_selftest --backend rocm` (built with -DGQA_BUILD_TOOLS=ON), whose
+// bf16/f16 prefill cases take this kernel.
 #include "gpu/launch.h"
 #include "gpu/mfma_layout.h"
 #include "gpu/prefill_shared.h"
@@ -75,12 +80,14 @@ __device__ __forceinline__ void mfma_16x16x16<f16_t>(float (&c)[4], const mfma::
 
 // Max and sum over the 4 lanes that hold one line (lanes l, l ^ 16, l ^ 32, l ^ 48 of the wavefront).
 __device__ __forceinline__ float line_max(float v) {
-  v = fmaxf(v, __shfl_xor(v, 16, kWave));
-  return fmaxf(v, __shfl_xor(v, 32, kWave));
+#pragma unroll
+  for (int step = 0; step < mfma::kLineSteps; ++step) v = fmaxf(v, __shfl_xor(v, mfma::line_xor(step), kWave));
+  return v;
 }
 __device__ __forceinline__ float line_sum(float v) {
-  v += __shfl_xor(v, 16, kWave);
-  return v + __shfl_xor(v, 32, kWave);
+#pragma unroll
+  for (int step = 0; step < mfma::kLineSteps; ++step) v += __shfl_xor(v, mfma::line_xor(step), kWave);
+  return v;
 }
 
 template <typename T, int kHeadDim>
@@ -100,10 +107,10 @@ __global__ void __launch_bounds__(MfmaTile<kHeadDim>::kThreads) prefill_mfma_ker
 
   // Q^T as the B operand of S^T, one per 16 dims.
   mfma::Operand qb[kDimBlocks];
-  const int64_t q_base = row.q_base(p, blk.b);
+  const uint16_t* q_row = static_cast<const uint16_t*>(p.q) + row.q_base(p, blk.b);
 #pragma unroll
   for (int kk = 0; kk < kDimBlocks; ++kk)
-    qb[kk] = mfma::gather_operand(lane, [&](int k) { return load_q_pair(p, row, q_base, kk * 16 + k); });
+    qb[kk] = mfma::gather_operand(lane, q_row, p.q_stride[3], row.q_len(p), kk * 16);
 
   float o[kDimBlocks][mfma::kAccRegs];  // O^T: register r of block nd is dim nd * 16 + acc_row(lane, r)
 #pragma unroll
@@ -121,9 +128,7 @@ __global__ void __launch_bounds__(MfmaTile<kHeadDim>::kThreads) prefill_mfma_ker
     load_kv_tile<Tile::kKeys, kHeadDim, Tile::kThreads>(p, p.v, p.v_stride, blk.b, blk.g_kv, k0, blk.hi,
                                                         [&](int r, int d0, uint4 piece) {
                                                           const uint32_t w[4] = {piece.x, piece.y, piece.z, piece.w};
-#pragma unroll
-                                                          for (int e = 0; e < 8; ++e)
-                                                            v_tile[d0 + e][r] = uint16_t(w[e / 2] >> (16 * (e % 2)));
+                                                          mfma::store_transposed(v_tile[0], Tile::kVPitch, r, d0, w);
                                                         });
     __syncthreads();
 
@@ -187,7 +192,7 @@ __global__ void __launch_bounds__(MfmaTile<kHeadDim>::kThreads) prefill_mfma_ker
 #pragma unroll
     for (int r = 0; r < mfma::kAccRegs; ++r) out.store(nd * 16 + mfma::acc_row(lane, r), o[nd][r]);
   }
-  if (mfma::acc_row(lane, 0) == 0) out.store_lse();  // one of the row's 4 lanes
+  if (mfma::stores_line_lse(lane)) out.store_lse();
 }
 
 }  // namespace

@@ -92,14 +92,14 @@ struct PackedRow {
   __device__ __forceinline__ int64_t q_base(const KernelParams& p, int b) const {
     return b * p.q_stride[0] + (p.seq_start_q(b) + pos) * p.q_stride[1] + head * p.q_stride[2];
   }
+  // Q elements of the row that are loaded (the rest read as zeros): none for a row past the end.
+  __device__ __forceinline__ int q_len(const KernelParams& p) const { return valid ? p.head_dim : 0; }
 };
 
 // Q elements d and d + 1 of the row at q_base, packed (d in the low half); zeros past head_dim or for a row
 // past the end.
 __device__ __forceinline__ uint32_t load_q_pair(const KernelParams& p, const PackedRow& row, int64_t q_base, int d) {
-  if (!row.valid || d >= p.head_dim) return 0;
-  const uint16_t* q16 = static_cast<const uint16_t*>(p.q);
-  return uint32_t(q16[q_base + d * p.q_stride[3]]) | (uint32_t(q16[q_base + (d + 1) * p.q_stride[3]]) << 16);
+  return load_pair(static_cast<const uint16_t*>(p.q) + q_base, p.q_stride[3], row.q_len(p), d);
 }
 
 // Reads keys [k0, k0 + kKeys) of one K or V head (g, b) as raw 16-bit values in 16-byte pieces of 8 dims, the
