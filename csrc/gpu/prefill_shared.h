@@ -59,17 +59,17 @@ gpuError_t dispatch_prefill(DType dtype, int head_dim, Launch launch) {
 struct PrefillBlock {
   int g_kv, b, group;
   const int32_t* heads;
-  int64_t skv, total_rows, r0, off = 0, lo = 0, hi = 0;
+  int64_t total_rows, r0, off = 0, lo = 0, hi = 0;
 
   __device__ __forceinline__ explicit PrefillBlock(const KernelParams& p)
       : g_kv(int(blockIdx.y)), b(int(blockIdx.z)), group(p.group_offsets[g_kv + 1] - p.group_offsets[g_kv]),
-        heads(p.group_heads + p.group_offsets[g_kv]), skv(p.seq_len_kv(b)), total_rows(p.seq_len_q(b) * group),
+        heads(p.group_heads + p.group_offsets[g_kv]), total_rows(p.seq_len_q(b) * group),
         r0(int64_t(blockIdx.x) * kPrefillRows) {
     if (empty()) return;
     off = p.mask_offset(b);
     const int64_t last_row = min(total_rows, r0 + kPrefillRows) - 1;
     lo = p.key_begin(r0 / group, off);
-    hi = p.key_end(last_row / group, off, skv);
+    hi = p.key_end(last_row / group, off, p.seq_len_kv(b));
   }
   __device__ __forceinline__ bool empty() const { return r0 >= total_rows; }
 };
