@@ -19,6 +19,8 @@
 // takes, tile offsets, the shuffles themselves), load_kv_tile, the masking and softmax steps, the epilogue. NOT yet
 // run on an AMD GPU: the first run on one is `gqa_selftest --backend rocm` (built with -DGQA_BUILD_TOOLS=ON), whose
 // bf16/f16 prefill cases take this kernel.
+#include <type_traits>
+
 #include "gpu/launch.h"
 #include "gpu/mfma_layout.h"
 #include "gpu/prefill_shared.h"
@@ -54,27 +56,22 @@ typedef short short4_t __attribute__((ext_vector_type(4)));
 typedef _Float16 half4_t __attribute__((ext_vector_type(4)));
 typedef float float4_t __attribute__((ext_vector_type(4)));
 
-// c += a b on one 16x16x16 block (the builtins take srcA, srcB, srcC, then cbsz, abid, blgp, all 0 here).
-template <typename T>
-__device__ __forceinline__ void mfma_16x16x16(float (&c)[4], const mfma::Operand& a, const mfma::Operand& b);
-
-template <>
-__device__ __forceinline__ void mfma_16x16x16<bf16_t>(float (&c)[4], const mfma::Operand& a, const mfma::Operand& b) {
-  short4_t av, bv;
-  __builtin_memcpy(&av, &a, sizeof(av));
-  __builtin_memcpy(&bv, &b, sizeof(bv));
-  float4_t acc = {c[0], c[1], c[2], c[3]};
-  acc = __builtin_amdgcn_mfma_f32_16x16x16bf16_1k(av, bv, acc, 0, 0, 0);
-  c[0] = acc[0], c[1] = acc[1], c[2] = acc[2], c[3] = acc[3];
+// An operand's four 16-bit items as the builtin's vector type.
+template <typename Vector>
+__device__ __forceinline__ Vector as_vector(const mfma::Operand& x) {
+  Vector v;
+  __builtin_memcpy(&v, &x, sizeof(v));
+  return v;
 }
 
-template <>
-__device__ __forceinline__ void mfma_16x16x16<f16_t>(float (&c)[4], const mfma::Operand& a, const mfma::Operand& b) {
-  half4_t av, bv;
-  __builtin_memcpy(&av, &a, sizeof(av));
-  __builtin_memcpy(&bv, &b, sizeof(bv));
+// c += a b on one 16x16x16 block (the builtins take srcA, srcB, srcC, then cbsz, abid, blgp, all 0 here).
+template <typename T>
+__device__ __forceinline__ void mfma_16x16x16(float (&c)[4], const mfma::Operand& a, const mfma::Operand& b) {
   float4_t acc = {c[0], c[1], c[2], c[3]};
-  acc = __builtin_amdgcn_mfma_f32_16x16x16f16(av, bv, acc, 0, 0, 0);
+  if constexpr (std::is_same<T, bf16_t>::value)
+    acc = __builtin_amdgcn_mfma_f32_16x16x16bf16_1k(as_vector<short4_t>(a), as_vector<short4_t>(b), acc, 0, 0, 0);
+  else
+    acc = __builtin_amdgcn_mfma_f32_16x16x16f16(as_vector<half4_t>(a), as_vector<half4_t>(b), acc, 0, 0, 0);
   c[0] = acc[0], c[1] = acc[1], c[2] = acc[2], c[3] = acc[3];
 }
 
