@@ -1,4 +1,4 @@
-// MFMA prefill (HIP on AMD CDNA: gfx90a, gfx940-942; bf16/f16 inputs): the contract of prefill_mma.cu (same
+// MFMA prefill (HIP on AMD CDNA: gfx90a, gfx940-942, gfx950; bf16/f16 inputs): the contract of prefill_mma.cu (same
 // KernelParams, features and P-splitting accuracy scheme) on the matrix cores of AMD parts, FlashAttention-2 style.
 //
 // Block (row tile, KV head g, batch b): kPrefillRows packed query rows of group g (kernel_params.h), 16 per 64-lane
@@ -26,8 +26,10 @@
 #include "gpu/prefill_shared.h"
 
 #if defined(__HIP_DEVICE_COMPILE__)
-#if !(defined(__gfx90a__) || defined(__gfx940__) || defined(__gfx941__) || defined(__gfx942__))
-#error "prefill_mfma.cu needs MFMA (AMD CDNA: gfx90a, gfx940, gfx941, gfx942); set GQA_HIP_ARCHS to those"
+// gfx950 (CDNA4) is allowed on the understanding that it keeps CDNA3's 16x16x16 instructions and layouts; it needs
+// a ROCm 6.4 or later hipcc and has never been compiled for here (a toolchain without the builtins fails the build).
+#if !(defined(__gfx90a__) || defined(__gfx940__) || defined(__gfx941__) || defined(__gfx942__) || defined(__gfx950__))
+#error "prefill_mfma.cu needs MFMA (AMD CDNA: gfx90a, gfx940, gfx941, gfx942, gfx950); set GQA_HIP_ARCHS to those"
 #endif
 #if __AMDGCN_WAVEFRONT_SIZE != 64
 #error "prefill_mfma.cu assumes 64-lane wavefronts"
