@@ -25,7 +25,7 @@ constexpr int kKeyBlock = 4;  // keys per score block: VecX::reduce_add4 sums th
 static_assert(kKvTile % kKeyBlock == 0, "a short last score block must stay inside the tile's columns");
 // Keys ahead of the score pass whose pages are touched (touch_key). Measured with f32 B=1 decode from memory on a
 // 2-core Zen 4 VM: 16 keys ahead took a one-thread call from about 1.55 to 1.30 ms; with two threads the change was
-// within the noise. Software prefetches of whole rows, at any distance, changed nothing measurable.
+// within the noise.
 constexpr int64_t kTouchAhead = 16;
 
 // Rows per score block and output vectors per output block: as many accumulators as the registers hold, with room

@@ -46,9 +46,9 @@ inline void prefetch_row(const AttentionParams& p, const void* base, const int64
   for (int64_t at = 0; at < bytes; at += 64) __builtin_prefetch(row + at, 0, 2);
 }
 
-// Reads one byte of key j's K and V rows of the item's KV head, if the item visits j: a load, unlike a prefetch,
-// walks the page tables when the page is not in the TLB, and so starts the hardware prefetcher on a key's page of
-// all KV heads well before its rows are needed.
+// Reads one byte of key j's K and V rows of the item's KV head, if the item visits j: a load brings the key's page
+// (its rows of all KV heads) into the TLB and starts the hardware prefetcher on it well before the rows are needed.
+// Software prefetches in its place measured no effect (perhaps dropped when the page is not in the TLB).
 inline void touch_key(const AttentionParams& p, const WorkItem& it, int64_t j) {
   if (j >= it.key_end) return;
   (void)*reinterpret_cast<const volatile char*>(row_address(p, p.k, p.k_stride, it, j));
