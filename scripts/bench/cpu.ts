@@ -135,7 +135,9 @@ async function measureOurs(c: Case, sets: InputSet[]): Promise<{ result: CaseRes
       const readMs = native().timeRead([other.k.data, other.v.data], threads).seconds * 1e3;
       const s = sets[i % sets.length];
       const oursMs = await timeMs(() => attention(s.q, s.k, s.v, { ...options, out }));
-      if (i >= 2) ours.push(oursMs), read.push(readMs);  // after 2 warm-ups
+      if (i < 2) continue;  // warm-ups
+      ours.push(oursMs);
+      read.push(readMs);
     }
     result.oursMs = median(ours);
     result.readMs = median(read);
