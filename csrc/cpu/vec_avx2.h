@@ -6,23 +6,11 @@
 #include <cstdint>
 
 #include "gqa/dtype.h"
+#include "vec_math.h"
 
 namespace gqa {
 namespace cpu {
 namespace {
-
-// exp(x) constants (Cephes expf): x = n ln2 + r with |r| <= ln2/2, exp(r) by a degree-7 polynomial (~1 ulp).
-// Inputs below kExpUnderflow give exactly 0 (a masked score is -inf and must weigh nothing); no input reaching the
-// kernels exceeds 0 by much, so the upper clamp only keeps 2^n representable.
-constexpr float kExpUnderflow = -87.3f, kExpClampHigh = 88.0f;
-constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-constexpr float kExpP0 = 1.9875691500e-4f, kExpP1 = 1.3981999507e-3f, kExpP2 = 8.3334519073e-3f,
-                kExpP3 = 4.1665795894e-2f, kExpP4 = 1.6666665459e-1f, kExpP5 = 5.0000001201e-1f;
-// tanh(x) constants (Cephes tanhf, ~2 ulp): an odd polynomial below kTanhSmall, where 1 - 2 / (exp(2|x|) + 1)
-// would cancel, and that formula with the sign of x from there on.
-constexpr float kTanhSmall = 0.625f;
-constexpr float kTanhP0 = -5.70498872745e-3f, kTanhP1 = 2.06390887954e-2f, kTanhP2 = -5.37397155531e-2f,
-                kTanhP3 = 1.33314422036e-1f, kTanhP4 = -3.33332819422e-1f;
 
 struct VecAvx2 {
   using reg = __m256;
@@ -36,6 +24,7 @@ struct VecAvx2 {
   static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
   static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
   static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
+  static reg div(reg a, reg b) { return _mm256_div_ps(a, b); }
   static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static float first(reg x) { return _mm256_cvtss_f32(x); }
@@ -56,15 +45,7 @@ struct VecAvx2 {
     // min/max return their second operand when one is NaN: x goes second so NaN propagates.
     x = _mm256_max_ps(set1(kExpUnderflow), _mm256_min_ps(set1(kExpClampHigh), x));
     const reg n = _mm256_round_ps(_mm256_mul_ps(x, set1(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    reg r = _mm256_fnmadd_ps(n, set1(kLn2Hi), x);
-    r = _mm256_fnmadd_ps(n, set1(kLn2Lo), r);
-    reg y = set1(kExpP0);
-    y = _mm256_fmadd_ps(y, r, set1(kExpP1));
-    y = _mm256_fmadd_ps(y, r, set1(kExpP2));
-    y = _mm256_fmadd_ps(y, r, set1(kExpP3));
-    y = _mm256_fmadd_ps(y, r, set1(kExpP4));
-    y = _mm256_fmadd_ps(y, r, set1(kExpP5));
-    y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, set1(1.f)));
+    const reg y = exp_over_pow2<VecAvx2>(x, n);
     const __m256i pow2n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     return _mm256_andnot_ps(underflow, _mm256_mul_ps(y, _mm256_castsi256_ps(pow2n)));
   }
@@ -72,17 +53,9 @@ struct VecAvx2 {
   static reg tanh(reg x) {
     const reg sign = _mm256_and_ps(x, set1(-0.f));
     const reg a = _mm256_andnot_ps(sign, x);
-    const reg e = _mm256_add_ps(exp(_mm256_add_ps(a, a)), set1(1.f));  // exp(2|x|) + 1
-    const reg large = _mm256_sub_ps(set1(1.f), _mm256_div_ps(set1(2.f), e));
-    const reg z = _mm256_mul_ps(x, x);
-    reg y = set1(kTanhP0);
-    y = _mm256_fmadd_ps(y, z, set1(kTanhP1));
-    y = _mm256_fmadd_ps(y, z, set1(kTanhP2));
-    y = _mm256_fmadd_ps(y, z, set1(kTanhP3));
-    y = _mm256_fmadd_ps(y, z, set1(kTanhP4));
-    const reg small = _mm256_fmadd_ps(_mm256_mul_ps(y, z), x, x);
     // NaN compares false and takes the exp branch, which keeps it NaN.
-    return _mm256_blendv_ps(_mm256_or_ps(large, sign), small, _mm256_cmp_ps(a, set1(kTanhSmall), _CMP_LT_OQ));
+    return _mm256_blendv_ps(_mm256_or_ps(tanh_large<VecAvx2>(a), sign), tanh_small<VecAvx2>(x),
+                            _mm256_cmp_ps(a, set1(kTanhSmall), _CMP_LT_OQ));
   }
 
   // n contiguous elements of dtype t at src, as f32; n is a multiple of 8 (head dims are).

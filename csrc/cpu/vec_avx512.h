@@ -21,6 +21,7 @@ struct VecAvx512 {
   static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
   static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
+  static reg div(reg a, reg b) { return _mm512_div_ps(a, b); }
   static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static float first(reg x) { return _mm512_cvtss_f32(x); }
@@ -35,39 +36,21 @@ struct VecAvx512 {
     return _mm256_add_ps(_mm512_castps512_ps256(x), _mm512_extractf32x8_ps(x, 1));
   }
 
-  // The same algorithm and constants as VecAvx2::exp.
   static reg exp(reg x) {
     const __mmask16 underflow = _mm512_cmp_ps_mask(x, set1(kExpUnderflow), _CMP_LT_OQ);
     x = _mm512_max_ps(set1(kExpUnderflow), _mm512_min_ps(set1(kExpClampHigh), x));
     const reg n = _mm512_roundscale_ps(_mm512_mul_ps(x, set1(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    reg r = _mm512_fnmadd_ps(n, set1(kLn2Hi), x);
-    r = _mm512_fnmadd_ps(n, set1(kLn2Lo), r);
-    reg y = set1(kExpP0);
-    y = _mm512_fmadd_ps(y, r, set1(kExpP1));
-    y = _mm512_fmadd_ps(y, r, set1(kExpP2));
-    y = _mm512_fmadd_ps(y, r, set1(kExpP3));
-    y = _mm512_fmadd_ps(y, r, set1(kExpP4));
-    y = _mm512_fmadd_ps(y, r, set1(kExpP5));
-    y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, set1(1.f)));
+    const reg y = exp_over_pow2<VecAvx512>(x, n);
     return _mm512_maskz_mov_ps(_mm512_knot(underflow), _mm512_scalef_ps(y, n));
   }
 
-  // The same algorithm and constants as VecAvx2::tanh.
   static reg tanh(reg x) {
     const __m512i sign = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(int(0x80000000u)));
     const reg a = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), sign));
-    const reg e = _mm512_add_ps(exp(_mm512_add_ps(a, a)), set1(1.f));  // exp(2|x|) + 1
-    const reg large = _mm512_sub_ps(set1(1.f), _mm512_div_ps(set1(2.f), e));
-    const reg z = _mm512_mul_ps(x, x);
-    reg y = set1(kTanhP0);
-    y = _mm512_fmadd_ps(y, z, set1(kTanhP1));
-    y = _mm512_fmadd_ps(y, z, set1(kTanhP2));
-    y = _mm512_fmadd_ps(y, z, set1(kTanhP3));
-    y = _mm512_fmadd_ps(y, z, set1(kTanhP4));
-    const reg small = _mm512_fmadd_ps(_mm512_mul_ps(y, z), x, x);
+    const reg signed_large = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(tanh_large<VecAvx512>(a)), sign));
     // NaN compares false and takes the exp branch, which keeps it NaN.
-    const reg signed_large = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(large), sign));
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, set1(kTanhSmall), _CMP_LT_OQ), signed_large, small);
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, set1(kTanhSmall), _CMP_LT_OQ), signed_large,
+                                tanh_small<VecAvx512>(x));
   }
 
   static void load_row(const void* src, DType t, int64_t n, float* dst) { VecAvx2::load_row(src, t, n, dst); }
