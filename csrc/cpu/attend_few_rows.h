@@ -1,6 +1,7 @@
 // The kernel's path for sets of items with few rows each (decode: the query heads of one KV head at one position,
-// one item per KV head), where a product transposed over the rows would leave most vector lanes idle. Per tile of
-// keys [t0, t0 + kKvTile):
+// one item per KV head), where a product transposed over the rows would leave most vector lanes idle. K and V rows
+// are read where they are, in their own dtype, converted to f32 in registers (rows_contiguous); only strided or
+// paged rows are first converted into the items' K and V tiles. Per tile of keys [t0, t0 + kKvTile):
 //   1. scores, block of kKeyBlock keys by block across the items: in [B, S, Hkv, D] the rows of all KV heads of one
 //      key are one contiguous run, so K streams through memory nearly in order, each byte read once. Each query
 //      vector loaded serves the kKeyBlock keys of the block, each key vector a block of rows;
@@ -40,9 +41,10 @@ constexpr int kOutputRows = 4;
 // keys keeps 16 streams going, where a whole 64-key tile per item kept 64 and was 15-20% slower from memory.
 constexpr int64_t kOutputKeys = 16;
 
-// s[r * lds + k] = keys[k] . q[r] for RB rows (at q + r * ldq) and the kKeyBlock keys, over d_cols (whole vectors).
-template <class V, int RB>
-inline void score_block(int64_t d_cols, const float* const keys[kKeyBlock], const float* q, int64_t ldq, float* s,
+// s[r * lds + k] = keys[k] . q[r] for RB rows (at q + r * ldq) and the kKeyBlock keys (rows of dtype T), over d_cols
+// (whole vectors).
+template <class V, int RB, DType T>
+inline void score_block(int64_t d_cols, const Elem<T>* const keys[kKeyBlock], const float* q, int64_t ldq, float* s,
                         int64_t lds) {
   constexpr int W = V::width;
   typename V::reg acc[RB][kKeyBlock];
@@ -50,7 +52,7 @@ inline void score_block(int64_t d_cols, const float* const keys[kKeyBlock], cons
     for (int k = 0; k < kKeyBlock; ++k) acc[r][k] = V::zero();
   for (int64_t d = 0; d < d_cols; d += W) {
     typename V::reg kv[kKeyBlock];
-    for (int k = 0; k < kKeyBlock; ++k) kv[k] = V::load(keys[k] + d);
+    for (int k = 0; k < kKeyBlock; ++k) kv[k] = load_f32<V, T>(keys[k] + d);
     for (int r = 0; r < RB; ++r) {
       const typename V::reg qv = V::load(q + r * ldq + d);
       for (int k = 0; k < kKeyBlock; ++k) acc[r][k] = V::fma(qv, kv[k], acc[r][k]);
@@ -60,36 +62,37 @@ inline void score_block(int64_t d_cols, const float* const keys[kKeyBlock], cons
 }
 
 // score_block over all R rows of an item.
-template <class V>
-void score_rows(int64_t R, int64_t d_cols, const float* const keys[kKeyBlock], const float* q, int64_t ldq, float* s,
+template <class V, DType T>
+void score_rows(int64_t R, int64_t d_cols, const Elem<T>* const keys[kKeyBlock], const float* q, int64_t ldq, float* s,
                 int64_t lds) {
   constexpr int RB = kScoreRows<V>;
   int64_t r = 0;
-  for (; r + RB <= R; r += RB) score_block<V, RB>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds);
+  for (; r + RB <= R; r += RB) score_block<V, RB, T>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds);
   switch (R - r) {
-    case 3: score_block<V, 3>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds); break;
-    case 2: score_block<V, 2>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds); break;
-    case 1: score_block<V, 1>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds); break;
+    case 3: score_block<V, 3, T>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds); break;
+    case 2: score_block<V, 2, T>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds); break;
+    case 1: score_block<V, 1, T>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds); break;
     default: break;
   }
 }
 
-// Step 1 for keys [t0, t0 + n): raw dot products into each item's ws.p. Rows that are not f32 in place are converted
-// into the items' K and V tiles here, in memory order. A block short of kKeyBlock keys repeats its last key: the
-// extra scores land in columns [n, n rounded up to kKeyBlock), inside the tile's kKvTile columns, which the softmax
-// overwrites with -inf or, past its vector-rounded width, nothing reads.
-template <class V>
+// Step 1 for keys [t0, t0 + n): raw dot products into each item's ws.p, from K rows of dtype T read in place
+// (InPlace) or from the items' K tiles, into which rows are converted here, in memory order, with their V rows. A
+// block short of kKeyBlock keys repeats its last key: the extra scores land in columns [n, n rounded up to
+// kKeyBlock), inside the tile's kKvTile columns, which the softmax overwrites with -inf or, past its vector-rounded
+// width, nothing reads.
+template <class V, DType T, bool InPlace>
 void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count, int64_t t0,
                 int64_t n) {
   const int64_t ldd = pad_up(p.head_dim);
-  const bool in_place = rows_in_place<V>(p), k_bf16 = bf16_scores<V>(p);
+  const bool k_bf16 = bf16_scores<V>(p);
   for (int64_t c = 0; c < n; c += kKeyBlock) {
     const int64_t keys = std::min<int64_t>(kKeyBlock, n - c);
     for (int64_t k = 0; k < keys; ++k) touch_key(p, items[0], t0 + c + k + kTouchAhead);
     for (int64_t i = 0; i < count; ++i) {
       const WorkItem& it = items[i];
       const ItemShape<V> sh(p, it);
-      if (!in_place)
+      if constexpr (!InPlace)
         for (int64_t k = 0; k < keys; ++k) {
           if (!k_bf16) convert_row<V>(p, p.k, p.k_stride, it, t0 + c + k, ws[i].k + (c + k) * ldd);
           convert_row<V>(p, p.v, p.v_stride, it, t0 + c + k, ws[i].v + (c + k) * ldd);
@@ -104,12 +107,13 @@ void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace
           continue;
         }
       }
-      const float* rows[kKeyBlock];
+      const Elem<T>* rows[kKeyBlock];
       for (int64_t k = 0; k < kKeyBlock; ++k) {
         const int64_t at = c + std::min(k, keys - 1);
-        rows[k] = in_place ? row_in_place(p, p.k, p.k_stride, it, t0 + at) : ws[i].k + at * ldd;
+        if constexpr (InPlace) rows[k] = row_in_place<Elem<T>>(p, p.k, p.k_stride, it, t0 + at);
+        else rows[k] = ws[i].k + at * ldd;
       }
-      score_rows<V>(sh.R, sh.d_cols, rows, ws[i].q, ldd, s, kKvTile);
+      score_rows<V, T>(sh.R, sh.d_cols, rows, ws[i].q, ldd, s, kKvTile);
     }
   }
 }
@@ -155,11 +159,11 @@ void softmax_rows(const AttentionParams& p, const WorkItem& it, const Workspace&
   }
 }
 
-// o[r][0, NV * W) += sum_c w[r * ldw + c] * v[c * ldv + 0, NV * W) for RB rows, keys c < n in order; WithSums also
-// adds the same weights to sums[r] in the same order (in a vector of broadcast weights, on the adder, which the
-// multiply-adds leave free).
-template <class V, int RB, int NV, bool WithSums>
-inline void output_block(int64_t n, const float* w, int64_t ldw, const float* v, int64_t ldv, float* o, int64_t ldo,
+// o[r][0, NV * W) += sum_c w[r * ldw + c] * v[c * ldv + 0, NV * W) for RB rows, keys c < n in order, V rows of
+// dtype T; WithSums also adds the same weights to sums[r] in the same order (in a vector of broadcast weights, on the
+// adder, which the multiply-adds leave free).
+template <class V, int RB, int NV, bool WithSums, DType T>
+inline void output_block(int64_t n, const float* w, int64_t ldw, const Elem<T>* v, int64_t ldv, float* o, int64_t ldo,
                          float* sums) {
   constexpr int W = V::width;
   typename V::reg acc[RB][NV], sum[RB];
@@ -169,7 +173,7 @@ inline void output_block(int64_t n, const float* w, int64_t ldw, const float* v,
   }
   for (int64_t c = 0; c < n; ++c) {
     typename V::reg vv[NV];
-    for (int k = 0; k < NV; ++k) vv[k] = V::load(v + c * ldv + k * W);
+    for (int k = 0; k < NV; ++k) vv[k] = load_f32<V, T>(v + c * ldv + k * W);
     for (int r = 0; r < RB; ++r) {
       const typename V::reg b = V::set1(w[r * ldw + c]);
       for (int k = 0; k < NV; ++k) acc[r][k] = V::fma(b, vv[k], acc[r][k]);
@@ -182,60 +186,73 @@ inline void output_block(int64_t n, const float* w, int64_t ldw, const float* v,
   }
 }
 
-template <class V, int RB, int NV>
-inline void output_block(int64_t n, const float* w, const float* v, int64_t ldv, float* o, int64_t ldo, float* sums) {
-  if (sums) output_block<V, RB, NV, true>(n, w, kKvTile, v, ldv, o, ldo, sums);
-  else output_block<V, RB, NV, false>(n, w, kKvTile, v, ldv, o, ldo, sums);
+template <class V, int RB, int NV, DType T>
+inline void output_block(int64_t n, const float* w, const Elem<T>* v, int64_t ldv, float* o, int64_t ldo,
+                         float* sums) {
+  if (sums) output_block<V, RB, NV, true, T>(n, w, kKvTile, v, ldv, o, ldo, sums);
+  else output_block<V, RB, NV, false, T>(n, w, kKvTile, v, ldv, o, ldo, sums);
 }
 
-template <class V, int RB>
-void output_rows(int64_t n, int64_t d_cols, const float* w, const float* v, int64_t ldv, float* o, int64_t ldo,
+template <class V, int RB, DType T>
+void output_rows(int64_t n, int64_t d_cols, const float* w, const Elem<T>* v, int64_t ldv, float* o, int64_t ldo,
                  float* sums) {
   constexpr int W = V::width, NV = kOutputVectors<V>;
   for (int64_t d = 0; d < d_cols; d += NV * W) {
     float* chunk_sums = d == 0 ? sums : nullptr;  // the sums once, with the first output vectors
     switch (std::min<int64_t>(NV, (d_cols - d) / W)) {
-      case 4: output_block<V, RB, 4>(n, w, v + d, ldv, o + d, ldo, chunk_sums); break;
-      case 3: output_block<V, RB, 3>(n, w, v + d, ldv, o + d, ldo, chunk_sums); break;
-      case 2: output_block<V, RB, 2>(n, w, v + d, ldv, o + d, ldo, chunk_sums); break;
-      default: output_block<V, RB, 1>(n, w, v + d, ldv, o + d, ldo, chunk_sums); break;
+      case 4: output_block<V, RB, 4, T>(n, w, v + d, ldv, o + d, ldo, chunk_sums); break;
+      case 3: output_block<V, RB, 3, T>(n, w, v + d, ldv, o + d, ldo, chunk_sums); break;
+      case 2: output_block<V, RB, 2, T>(n, w, v + d, ldv, o + d, ldo, chunk_sums); break;
+      default: output_block<V, RB, 1, T>(n, w, v + d, ldv, o + d, ldo, chunk_sums); break;
     }
   }
 }
 
-// Step 3 for one item: its outputs and sums over the keys in tile columns [c0, c0 + n), whose V rows are at v with
-// row stride ldv.
-template <class V>
+// Step 3 for one item: its outputs and sums over the keys in tile columns [c0, c0 + n), whose V rows (of dtype T) are
+// at v with row stride ldv.
+template <class V, DType T>
 void output_pass(const AttentionParams& p, const WorkItem& it, const Workspace& ws, int64_t c0, int64_t n,
-                 const float* v, int64_t ldv) {
+                 const Elem<T>* v, int64_t ldv) {
   const int64_t ldd = pad_up(p.head_dim), d_cols = ItemShape<V>(p, it).d_cols;
   for (int64_t r = 0; r < it.rows; r += kOutputRows) {
     const float* w = ws.p + r * kKvTile + c0;
     float* o = ws.o + r * ldd;
     switch (std::min<int64_t>(kOutputRows, it.rows - r)) {
-      case 4: output_rows<V, 4>(n, d_cols, w, v, ldv, o, ldd, ws.l + r); break;
-      case 3: output_rows<V, 3>(n, d_cols, w, v, ldv, o, ldd, ws.l + r); break;
-      case 2: output_rows<V, 2>(n, d_cols, w, v, ldv, o, ldd, ws.l + r); break;
-      default: output_rows<V, 1>(n, d_cols, w, v, ldv, o, ldd, ws.l + r); break;
+      case 4: output_rows<V, 4, T>(n, d_cols, w, v, ldv, o, ldd, ws.l + r); break;
+      case 3: output_rows<V, 3, T>(n, d_cols, w, v, ldv, o, ldd, ws.l + r); break;
+      case 2: output_rows<V, 2, T>(n, d_cols, w, v, ldv, o, ldd, ws.l + r); break;
+      default: output_rows<V, 1, T>(n, d_cols, w, v, ldv, o, ldd, ws.l + r); break;
     }
   }
 }
 
-// Keys [t0, t0 + kKvTile) of a set of few-row items sharing one key range.
-template <class V>
-void attend_few_rows_tile(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
-                          int64_t t0) {
+// Keys [t0, t0 + kKvTile) of a set of few-row items sharing one key range, K and V rows read in place as dtype T
+// (InPlace) or from the items' f32 tiles (T = F32).
+template <class V, DType T, bool InPlace>
+void few_rows_tile(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count, int64_t t0) {
+  static_assert(InPlace || T == DType::F32, "the tiles hold f32");
   const int64_t n = std::min(kKvTile, items[0].key_end - t0);
-  score_pass<V>(p, items, ws, count, t0, n);
+  score_pass<V, T, InPlace>(p, items, ws, count, t0, n);
   for (int64_t i = 0; i < count; ++i) softmax_rows<V>(p, items[i], ws[i], t0, n);
-  const bool in_place = rows_in_place<V>(p);
   for (int64_t c = 0; c < n; c += kOutputKeys) {
     const int64_t keys = std::min(kOutputKeys, n - c);
     for (int64_t i = 0; i < count; ++i) {
-      if (in_place)
-        output_pass<V>(p, items[i], ws[i], c, keys, row_in_place(p, p.v, p.v_stride, items[i], t0 + c), p.v_stride[1]);
-      else output_pass<V>(p, items[i], ws[i], c, keys, ws[i].v + c * pad_up(p.head_dim), pad_up(p.head_dim));
+      if constexpr (InPlace)
+        output_pass<V, T>(p, items[i], ws[i], c, keys, row_in_place<Elem<T>>(p, p.v, p.v_stride, items[i], t0 + c),
+                          p.v_stride[1]);
+      else output_pass<V, T>(p, items[i], ws[i], c, keys, ws[i].v + c * pad_up(p.head_dim), pad_up(p.head_dim));
     }
+  }
+}
+
+template <class V>
+void attend_few_rows_tile(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
+                          int64_t t0) {
+  if (!rows_contiguous<V>(p)) return few_rows_tile<V, DType::F32, false>(p, items, ws, count, t0);
+  switch (p.dtype) {
+    case DType::F32: few_rows_tile<V, DType::F32, true>(p, items, ws, count, t0); break;
+    case DType::BF16: few_rows_tile<V, DType::BF16, true>(p, items, ws, count, t0); break;
+    case DType::F16: few_rows_tile<V, DType::F16, true>(p, items, ws, count, t0); break;
   }
 }
 

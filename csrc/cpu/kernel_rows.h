@@ -2,6 +2,7 @@
 // f32, prefetching, and the per-item shapes of the scratch layout. Instantiated per vector type V, like the kernels.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 #include "work_item.h"
 
@@ -76,18 +77,37 @@ struct ItemShape {
         by_rows(2 * R <= V::width) {}
 };
 
-// K/V rows are read in place when they already are f32 vectors at one fixed stride (no pages, contiguous head dim
-// a whole number of vectors long); else they are converted into the workspace.
+// K/V rows can be read where they are, in their own dtype, when each is a contiguous head dim a whole number of
+// vectors long and they sit at one fixed stride (no pages).
+template <class V>
+bool rows_contiguous(const AttentionParams& p) {
+  return p.k_stride[3] == 1 && p.v_stride[3] == 1 && !p.page_table && p.head_dim % V::width == 0;
+}
+
+// The tiled path (attend_kernel.h) reads rows in place only when they are f32 already; else it converts them into
+// the workspace.
 template <class V>
 bool rows_in_place(const AttentionParams& p) {
-  return p.dtype == DType::F32 && p.k_stride[3] == 1 && p.v_stride[3] == 1 && !p.page_table &&
-         p.head_dim % V::width == 0;
+  return p.dtype == DType::F32 && rows_contiguous<V>(p);
+}
+
+// Element type of K and V rows of dtype T as stored.
+template <DType T>
+using Elem = std::conditional_t<T == DType::F32, float, uint16_t>;
+
+// V::width elements of a row of dtype T, as f32 (exactly).
+template <class V, DType T>
+inline typename V::reg load_f32(const Elem<T>* e) {
+  if constexpr (T == DType::F32) return V::load(e);
+  else if constexpr (T == DType::BF16) return V::load_bf16(e);
+  else return V::load_f16(e);
 }
 
 // Address of key j's row of the item's KV head, when rows are read in place.
-inline const float* row_in_place(const AttentionParams& p, const void* base, const int64_t stride[4],
-                                 const WorkItem& it, int64_t j) {
-  return reinterpret_cast<const float*>(row_address(p, base, stride, it, j));
+template <class E = float>
+inline const E* row_in_place(const AttentionParams& p, const void* base, const int64_t stride[4], const WorkItem& it,
+                             int64_t j) {
+  return reinterpret_cast<const E*>(row_address(p, base, stride, it, j));
 }
 
 // Converts key j's row of the item's KV head in the K or V tensor `base` (with its strides) to f32 at dst.

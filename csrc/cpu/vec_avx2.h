@@ -58,6 +58,13 @@ struct VecAvx2 {
                             _mm256_cmp_ps(a, set1(kTanhSmall), _CMP_LT_OQ));
   }
 
+  // 8 bf16 or f16 elements as f32 (exact conversions).
+  static reg load_bf16(const uint16_t* p) {  // bf16 is the top half of an f32
+    const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+  }
+  static reg load_f16(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+
   // n contiguous elements of dtype t at src, as f32; n is a multiple of 8 (head dims are).
   static void load_row(const void* src, DType t, int64_t n, float* dst) {
     switch (t) {
@@ -66,18 +73,14 @@ struct VecAvx2 {
         for (int64_t d = 0; d < n; d += 8) _mm256_storeu_ps(dst + d, _mm256_loadu_ps(s + d));
         break;
       }
-      case DType::BF16: {  // bf16 is the top half of an f32
+      case DType::BF16: {
         const uint16_t* s = static_cast<const uint16_t*>(src);
-        for (int64_t d = 0; d < n; d += 8) {
-          const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + d)));
-          _mm256_storeu_ps(dst + d, _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16)));
-        }
+        for (int64_t d = 0; d < n; d += 8) _mm256_storeu_ps(dst + d, load_bf16(s + d));
         break;
       }
       case DType::F16: {
         const uint16_t* s = static_cast<const uint16_t*>(src);
-        for (int64_t d = 0; d < n; d += 8)
-          _mm256_storeu_ps(dst + d, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + d))));
+        for (int64_t d = 0; d < n; d += 8) _mm256_storeu_ps(dst + d, load_f16(s + d));
         break;
       }
     }

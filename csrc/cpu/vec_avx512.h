@@ -53,6 +53,15 @@ struct VecAvx512 {
                                 tanh_small<VecAvx512>(x));
   }
 
+  // 16 bf16 or f16 elements as f32 (exact conversions).
+  static reg load_bf16(const uint16_t* p) {  // bf16 is the top half of an f32
+    const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+  }
+  static reg load_f16(const uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+
   static void load_row(const void* src, DType t, int64_t n, float* dst) { VecAvx2::load_row(src, t, n, dst); }
 };
 

@@ -36,15 +36,18 @@ struct VecScalar {
     out[3] = x3;
   }
 
+  static reg load_bf16(const uint16_t* p) { return bf16_to_f32(*p); }
+  static reg load_f16(const uint16_t* p) { return f16_to_f32(*p); }
+
   // n contiguous elements of dtype t at src, as f32.
   static void load_row(const void* src, DType t, int64_t n, float* dst) {
     switch (t) {
       case DType::F32: std::memcpy(dst, src, size_t(n) * 4); break;
       case DType::BF16:
-        for (int64_t d = 0; d < n; ++d) dst[d] = bf16_to_f32(static_cast<const uint16_t*>(src)[d]);
+        for (int64_t d = 0; d < n; ++d) dst[d] = load_bf16(static_cast<const uint16_t*>(src) + d);
         break;
       case DType::F16:
-        for (int64_t d = 0; d < n; ++d) dst[d] = f16_to_f32(static_cast<const uint16_t*>(src)[d]);
+        for (int64_t d = 0; d < n; ++d) dst[d] = load_f16(static_cast<const uint16_t*>(src) + d);
         break;
     }
   }
