@@ -41,37 +41,61 @@ constexpr int kOutputRows = 4;
 // keys keeps 16 streams going, where a whole 64-key tile per item kept 64 and was 15-20% slower from memory.
 constexpr int64_t kOutputKeys = 16;
 
-// s[r * lds + k] = keys[k] . q[r] for RB rows (at q + r * ldq) and the kKeyBlock keys (rows of dtype T), over d_cols
-// (whole vectors).
-template <class V, int RB, DType T>
-inline void score_block(int64_t d_cols, const Elem<T>* const keys[kKeyBlock], const float* q, int64_t ldq, float* s,
-                        int64_t lds) {
-  constexpr int W = V::width;
+// What the scores multiply: the f32 query rows with K rows of dtype T converted to f32, a vector at a time...
+template <class V, DType T>
+struct F32Scores {
+  using Key = Elem<T>;
+  using Query = float;
+  using Operand = typename V::reg;
+  static constexpr int64_t step = V::width;
+  static Operand load_key(const Key* k) { return load_f32<V, T>(k); }
+  static Operand load_query(const Query* q) { return V::load(q); }
+  static typename V::reg multiply_add(typename V::reg acc, Operand q, Operand k) { return V::fma(q, k, acc); }
+};
+
+// ... or, with a bf16 dot product (V::bf16_dot, bf16 inputs), the bf16 query rows with the bf16 K rows, two
+// elements to a lane.
+template <class V>
+struct Bf16PairScores {
+  using Key = uint16_t;
+  using Query = uint16_t;
+  using Operand = typename V::bf16_pairs;
+  static constexpr int64_t step = V::bf16_dot_block;
+  static Operand load_key(const Key* k) { return V::load_pairs(k); }
+  static Operand load_query(const Query* q) { return V::load_pairs(q); }
+  static typename V::reg multiply_add(typename V::reg acc, Operand q, Operand k) { return V::dot_pairs(acc, q, k); }
+};
+
+// s[r * lds + k] = keys[k] . q[r] for RB rows (at q + r * ldq) and the kKeyBlock keys, over d_cols elements (whole
+// steps of S).
+template <class V, int RB, class S>
+inline void score_block(int64_t d_cols, const typename S::Key* const keys[kKeyBlock], const typename S::Query* q,
+                        int64_t ldq, float* s, int64_t lds) {
   typename V::reg acc[RB][kKeyBlock];
   for (int r = 0; r < RB; ++r)
     for (int k = 0; k < kKeyBlock; ++k) acc[r][k] = V::zero();
-  for (int64_t d = 0; d < d_cols; d += W) {
-    typename V::reg kv[kKeyBlock];
-    for (int k = 0; k < kKeyBlock; ++k) kv[k] = load_f32<V, T>(keys[k] + d);
+  for (int64_t d = 0; d < d_cols; d += S::step) {
+    typename S::Operand kv[kKeyBlock];
+    for (int k = 0; k < kKeyBlock; ++k) kv[k] = S::load_key(keys[k] + d);
     for (int r = 0; r < RB; ++r) {
-      const typename V::reg qv = V::load(q + r * ldq + d);
-      for (int k = 0; k < kKeyBlock; ++k) acc[r][k] = V::fma(qv, kv[k], acc[r][k]);
+      const typename S::Operand qv = S::load_query(q + r * ldq + d);
+      for (int k = 0; k < kKeyBlock; ++k) acc[r][k] = S::multiply_add(acc[r][k], qv, kv[k]);
     }
   }
   for (int r = 0; r < RB; ++r) V::reduce_add4(acc[r][0], acc[r][1], acc[r][2], acc[r][3], s + r * lds);
 }
 
 // score_block over all R rows of an item.
-template <class V, DType T>
-void score_rows(int64_t R, int64_t d_cols, const Elem<T>* const keys[kKeyBlock], const float* q, int64_t ldq, float* s,
-                int64_t lds) {
+template <class V, class S>
+void score_rows(int64_t R, int64_t d_cols, const typename S::Key* const keys[kKeyBlock], const typename S::Query* q,
+                int64_t ldq, float* s, int64_t lds) {
   constexpr int RB = kScoreRows<V>;
   int64_t r = 0;
-  for (; r + RB <= R; r += RB) score_block<V, RB, T>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds);
+  for (; r + RB <= R; r += RB) score_block<V, RB, S>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds);
   switch (R - r) {
-    case 3: score_block<V, 3, T>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds); break;
-    case 2: score_block<V, 2, T>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds); break;
-    case 1: score_block<V, 1, T>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds); break;
+    case 3: score_block<V, 3, S>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds); break;
+    case 2: score_block<V, 2, S>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds); break;
+    case 1: score_block<V, 1, S>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds); break;
     default: break;
   }
 }
@@ -99,11 +123,13 @@ void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace
         }
       float* s = ws[i].p + c;
       if constexpr (V::bf16_dot) {
-        if (k_bf16) {  // scores straight from the bf16 K rows
-          for (int64_t k = 0; k < keys; ++k) {
-            const auto* k_bits = reinterpret_cast<const uint16_t*>(row_address(p, p.k, p.k_stride, it, t0 + c + k));
-            V::dot_bf16(sh.R, sh.D, k_bits, ws[i].q_bf16, ldd, s + k, kKvTile);
+        if (k_bf16) {  // scores straight from the bf16 K rows (in place or paged)
+          const uint16_t* rows[kKeyBlock];
+          for (int64_t k = 0; k < kKeyBlock; ++k) {
+            const int64_t at = c + std::min(k, keys - 1);
+            rows[k] = reinterpret_cast<const uint16_t*>(row_address(p, p.k, p.k_stride, it, t0 + at));
           }
+          score_rows<V, Bf16PairScores<V>>(sh.R, sh.D, rows, ws[i].q_bf16, ldd, s, kKvTile);
           continue;
         }
       }
@@ -113,7 +139,7 @@ void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace
         if constexpr (InPlace) rows[k] = row_in_place<Elem<T>>(p, p.k, p.k_stride, it, t0 + at);
         else rows[k] = ws[i].k + at * ldd;
       }
-      score_rows<V, T>(sh.R, sh.d_cols, rows, ws[i].q, ldd, s, kKvTile);
+      score_rows<V, F32Scores<V, T>>(sh.R, sh.d_cols, rows, ws[i].q, ldd, s, kKvTile);
     }
   }
 }

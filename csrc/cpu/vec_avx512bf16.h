@@ -18,22 +18,12 @@ namespace {
 
 struct VecAvx512Bf16 : VecAvx512 {
   static constexpr bool bf16_dot = true;
-  static constexpr int64_t bf16_dot_block = 32;  // head dims must be a multiple of this
-  static constexpr int64_t kMaxDotRows = 8;
-
-  // s[r * lds] = K . Q[r] for rows r < R (R <= kMaxDotRows): k is D bf16 elements, q row r is D bf16 elements at
-  // q + r * ldq.
-  static void dot_bf16(int64_t R, int64_t D, const uint16_t* k, const uint16_t* q, int64_t ldq, float* s,
-                       int64_t lds) {
-    __m512 acc[kMaxDotRows];
-    for (int64_t r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
-    for (int64_t d = 0; d < D; d += bf16_dot_block) {
-      const __m512bh kv = (__m512bh)_mm512_loadu_si512(k + d);
-      for (int64_t r = 0; r < R; ++r)
-        acc[r] = _mm512_dpbf16_ps(acc[r], (__m512bh)_mm512_loadu_si512(q + r * ldq + d), kv);
-    }
-    for (int64_t r = 0; r < R; ++r) s[r * lds] = _mm512_reduce_add_ps(acc[r]);
-  }
+  // Pairs of bf16 elements, bf16_dot_block to a register: head dims must be a multiple of this.
+  using bf16_pairs = __m512bh;
+  static constexpr int64_t bf16_dot_block = 32;
+  static bf16_pairs load_pairs(const uint16_t* p) { return (__m512bh)_mm512_loadu_si512(p); }
+  // acc plus, in each lane, the two products of a's and b's element pairs.
+  static reg dot_pairs(reg acc, bf16_pairs a, bf16_pairs b) { return _mm512_dpbf16_ps(acc, a, b); }
 };
 
 }  // namespace

@@ -1,15 +1,15 @@
 #!/usr/bin/env node
-// The CPU benchmark: f32 causal GQA (Hq=32, Hkv=8, D=128), prefill (Sq=Skv=512) and decode (Sq=1 over 2047 cached
-// keys plus the new one), batch 1 and 4. Measured in the same run:
+// The CPU benchmark: causal GQA (Hq=32, Hkv=8, D=128) in f32 (or --dtype bf16 | f16), prefill (Sq=Skv=512) and
+// decode (Sq=1 over 2047 cached keys plus the new one), batch 1 and 4. Measured in the same run:
 //   - what bounds decode, reading K and V once, two ways: bytes / the machine's streaming read bandwidth (one large
 //     buffer), and the time a plain read of the same K and V buffers takes with the same threads, in turn with the
 //     decode calls;
 //   - the peer, onnxruntime-node's com.microsoft GroupQueryAttention on its CPU provider with the same thread count
-//     (when installed), whose output is compared with ours so that both compute the same thing.
-//   npm run bench -- [--threads N] [--json]
+//     (when installed; f32 only), whose output is compared with ours so that both compute the same thing.
+//   npm run bench -- [--threads N] [--dtype f32|bf16|f16] [--json]
 import * as os from 'os';
 import { parseArgs } from 'util';
-import { Tensor, attention, buildInfo } from '../../lib';
+import { DTYPES, DType, Tensor, attention, buildInfo, dtypeSize } from '../../lib';
 import { native } from '../../lib/native';
 import { generator, normals } from '../parity/random';
 import { GqaShape, ORT_INSTALL_HINT, OrtGqa, PeerInputs, loadOrt, splitCache } from './ort-peer';
@@ -68,16 +68,21 @@ interface CaseResult {
 const { values: args } = parseArgs({
   options: {
     threads: { type: 'string', default: String(os.availableParallelism()) },
+    dtype: { type: 'string', default: 'f32' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
-  console.log('usage: npm run bench -- [--threads N] [--json]');
+  console.log('usage: npm run bench -- [--threads N] [--dtype f32|bf16|f16] [--json]');
   process.exit(0);
 }
 const threads = Number(args.threads);
 if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`--threads: expected a positive integer, received ${args.threads}`);
+if (!(DTYPES as readonly string[]).includes(args.dtype)) throw new RangeError(`--dtype: expected one of ${DTYPES.join(', ')}, received ${args.dtype}`);
+const dtype = args.dtype as DType;
+// K and V bytes of one decode call's batch.
+const kvBytes = (c: Case) => 2 * dtypeSize(dtype) * c.batch * c.skv * KV_HEADS * HEAD_DIM;
 const log = args.json ? (..._: unknown[]) => undefined : console.log;
 
 const CASES: Case[] = [1, 4].flatMap((batch) => [
@@ -93,16 +98,15 @@ function inputSets(c: Case): InputSet[] {
   const kvShape = [c.batch, c.skv, KV_HEADS, HEAD_DIM];
   const kvElements = c.batch * c.skv * KV_HEADS * HEAD_DIM;
   const first = {
-    q: Tensor.f32(random(c.batch * c.sq * HEADS * HEAD_DIM), [c.batch, c.sq, HEADS, HEAD_DIM]),
-    k: Tensor.f32(random(kvElements), kvShape),
-    v: Tensor.f32(random(kvElements), kvShape),
+    q: Tensor.fromFloat32(random(c.batch * c.sq * HEADS * HEAD_DIM), dtype, [c.batch, c.sq, HEADS, HEAD_DIM]),
+    k: Tensor.fromFloat32(random(kvElements), dtype, kvShape),
+    v: Tensor.fromFloat32(random(kvElements), dtype, kvShape),
   };
   if (!c.decode) return [first];
-  const copies = Math.max(1, Math.ceil(DECODE_WORKING_SET_BYTES / (2 * 4 * kvElements)));
+  const copies = Math.max(1, Math.ceil(DECODE_WORKING_SET_BYTES / kvBytes(c)));
+  const copy = (t: Tensor) => new Tensor((t.data as Float32Array | Uint16Array).slice(), dtype, kvShape);
   const sets = [first];
-  for (let i = 1; i < copies; i++) {
-    sets.push({ q: first.q, k: Tensor.f32((first.k.data as Float32Array).slice(), kvShape), v: Tensor.f32((first.v.data as Float32Array).slice(), kvShape) });
-  }
+  for (let i = 1; i < copies; i++) sets.push({ q: first.q, k: copy(first.k), v: copy(first.v) });
   return sets;
 }
 
@@ -122,9 +126,9 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 
 const runs = (c: Case) => (c.decode ? 21 : 5);
 
-async function measureOurs(c: Case, sets: InputSet[]): Promise<{ result: CaseResult; firstOut: Float32Array }> {
+async function measureOurs(c: Case, sets: InputSet[]): Promise<{ result: CaseResult; firstOut: Tensor }> {
   const options = { causal: true, alignment: 'bottom-right' as const, threads };
-  const out = Tensor.zeros('f32', sets[0].q.shape);
+  const out = Tensor.zeros(dtype, sets[0].q.shape);
   const result: CaseResult = { name: c.name, batch: c.batch, sq: c.sq, skv: c.skv, oursMs: 0 };
   if (c.decode) {
     // Each decode call alternates with a plain read of the K and V of the copy half the rotation away, so that both
@@ -141,14 +145,14 @@ async function measureOurs(c: Case, sets: InputSet[]): Promise<{ result: CaseRes
     }
     result.oursMs = median(ours);
     result.readMs = median(read);
-    result.kvBytes = 2 * 4 * c.batch * c.skv * KV_HEADS * HEAD_DIM;
+    result.kvBytes = kvBytes(c);
     result.gbps = result.kvBytes / (result.oursMs * 1e6);
     result.oursOverRead = result.oursMs / result.readMs;
   } else {
     result.oursMs = await medianMs(runs(c), 2, () => attention(sets[0].q, sets[0].k, sets[0].v, { ...options, out }));
     result.gflops = (4 * c.batch * HEADS * HEAD_DIM * allowedPairs(c.sq, c.skv)) / (result.oursMs * 1e6);
   }
-  const firstOut = attention(sets[0].q, sets[0].k, sets[0].v, options).data as Float32Array;
+  const firstOut = attention(sets[0].q, sets[0].k, sets[0].v, options);
   return { result, firstOut };
 }
 
@@ -175,13 +179,13 @@ async function main(): Promise<void> {
   const started = new Date();
   const [load1] = os.loadavg();
   log(`node-gqa CPU benchmark: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${threads} threads, simd ${info.cpuSimd}, node ${process.version}, load ${load1.toFixed(2)}`);
-  log(`f32, Hq=${HEADS}, Hkv=${KV_HEADS}, D=${HEAD_DIM}, causal (bottom-right); median of ${runs(CASES[0])} (prefill) / ${runs(CASES[1])} (decode) runs after 2 warm-ups`);
+  log(`${dtype}, Hq=${HEADS}, Hkv=${KV_HEADS}, D=${HEAD_DIM}, causal (bottom-right); median of ${runs(CASES[0])} (prefill) / ${runs(CASES[1])} (decode) runs after 2 warm-ups`);
 
   const bandwidth = native().measureReadBandwidth(BANDWIDTH_BUFFER_BYTES, threads, BANDWIDTH_PASSES);
   log(`memory read bandwidth: ${bandwidth.toFixed(1)} GB/s (${BANDWIDTH_BUFFER_BYTES / MIB} MiB buffer, ${threads} threads, best of ${BANDWIDTH_PASSES} passes)`);
 
   // Ours first for every case, then the peer: the peer's thread pool spins after its calls and would slow ours.
-  const measured: { c: Case; sets: InputSet[]; result: CaseResult; firstOut: Float32Array }[] = [];
+  const measured: { c: Case; sets: InputSet[]; result: CaseResult; firstOut: Tensor }[] = [];
   for (const c of CASES) {
     const sets = inputSets(c);
     const { result, firstOut } = await measureOurs(c, sets);
@@ -193,7 +197,7 @@ async function main(): Promise<void> {
   }
 
   let disagreement = false;
-  if (ort) {
+  if (ort && dtype === 'f32') {
     const version = ort.env.versions?.common ?? 'unknown version';
     log(`peer: onnxruntime-node ${version}, com.microsoft GroupQueryAttention, CPU provider, ${threads} intra-op threads`);
     const peer = await OrtGqa.create(ort, { heads: HEADS, kvHeads: KV_HEADS, headDim: HEAD_DIM }, threads);
@@ -201,10 +205,12 @@ async function main(): Promise<void> {
       const { ms, firstOut } = await measurePeer(peer, m.c, m.sets);
       m.result.peerMs = ms;
       m.result.peerOverOurs = ms / m.result.oursMs;
-      m.result.maxAbsDiff = maxAbsDiff(m.firstOut, firstOut);
+      m.result.maxAbsDiff = maxAbsDiff(m.firstOut.data as Float32Array, firstOut);
       if (!(m.result.maxAbsDiff <= AGREEMENT_TOLERANCE)) disagreement = true;
     }
     await peer.release();
+  } else if (ort) {
+    log(`peer: compared in f32 only (run without --dtype)`);
   } else {
     log(`peer: onnxruntime-node is not installed; install it for the comparison with: ${ORT_INSTALL_HINT}`);
   }
@@ -235,8 +241,9 @@ async function main(): Promise<void> {
   }
   if (args.json) {
     console.log(JSON.stringify({
-      date: started.toISOString(), cpu: os.cpus()[0]?.model, cores: os.availableParallelism(), threads, node: process.version,
-      simd: info.cpuSimd, loadAverage1m: load1, bandwidthGBps: bandwidth, peer: ort ? `onnxruntime-node ${ort.env.versions?.common}` : null,
+      date: started.toISOString(), cpu: os.cpus()[0]?.model, cores: os.availableParallelism(), threads, dtype, node: process.version,
+      simd: info.cpuSimd, loadAverage1m: load1, bandwidthGBps: bandwidth,
+      peer: ort && dtype === 'f32' ? `onnxruntime-node ${ort.env.versions?.common}` : null,
       results,
     }, null, 2));
   }
