@@ -48,6 +48,10 @@ cases.push(
   { name: 'chunked prefill', B: 1, Sq: 16, Skv: 700, Hq: 4, Hkv: 1, D: 128, options: { causal: 'bottom-right', window: [300, 0] } },
 );
 for (const D of [8, 16, 80, 136, 256, 512]) cases.push({ name: `head dim ${D}`, B: 1, Sq: 9, Skv: 21, Hq: 4, Hkv: 2, D, options: { causal: true } });
+// Decode reads contiguous K and V rows in place in every dtype, one vector at a time, and converts the others (a head
+// dim that is not a whole number of vectors, BHSD views) into the workspace first.
+for (const D of [8, 40, 136]) cases.push({ name: `head dim ${D} decode`, B: 2, Sq: 1, Skv: 70, Hq: 8, Hkv: 2, D, options: { causal: 'bottom-right' } });
+cases.push({ name: 'BHSD decode', B: 2, Sq: 1, Skv: 70, Hq: 8, Hkv: 2, D: 64, bhsd: true, options: { causal: 'bottom-right' } });
 
 const dtypes: DType[] = ['f32', 'bf16', 'f16'];
 
