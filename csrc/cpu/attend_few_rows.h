@@ -113,6 +113,8 @@ void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace
   for (int64_t c = 0; c < n; c += kKeyBlock) {
     const int64_t keys = std::min<int64_t>(kKeyBlock, n - c);
     for (int64_t k = 0; k < keys; ++k) touch_key(p, items[0], t0 + c + k + kTouchAhead);
+    int64_t col[kKeyBlock];  // tile column of each key of the block, the last repeated in a short block
+    for (int64_t k = 0; k < kKeyBlock; ++k) col[k] = c + std::min(k, keys - 1);
     for (int64_t i = 0; i < count; ++i) {
       const WorkItem& it = items[i];
       const ItemShape<V> sh(p, it);
@@ -125,19 +127,16 @@ void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace
       if constexpr (V::bf16_dot) {
         if (k_bf16) {  // scores straight from the bf16 K rows (in place or paged)
           const uint16_t* rows[kKeyBlock];
-          for (int64_t k = 0; k < kKeyBlock; ++k) {
-            const int64_t at = c + std::min(k, keys - 1);
-            rows[k] = reinterpret_cast<const uint16_t*>(row_address(p, p.k, p.k_stride, it, t0 + at));
-          }
+          for (int64_t k = 0; k < kKeyBlock; ++k)
+            rows[k] = reinterpret_cast<const uint16_t*>(row_address(p, p.k, p.k_stride, it, t0 + col[k]));
           score_rows<V, Bf16PairScores<V>>(sh.R, sh.D, rows, ws[i].q_bf16, ldd, s, kKvTile);
           continue;
         }
       }
       const Elem<T>* rows[kKeyBlock];
       for (int64_t k = 0; k < kKeyBlock; ++k) {
-        const int64_t at = c + std::min(k, keys - 1);
-        if constexpr (InPlace) rows[k] = row_in_place<Elem<T>>(p, p.k, p.k_stride, it, t0 + at);
-        else rows[k] = ws[i].k + at * ldd;
+        if constexpr (InPlace) rows[k] = row_in_place<Elem<T>>(p, p.k, p.k_stride, it, t0 + col[k]);
+        else rows[k] = ws[i].k + col[k] * ldd;
       }
       score_rows<V, F32Scores<V, T>>(sh.R, sh.d_cols, rows, ws[i].q, ldd, s, kKvTile);
     }
