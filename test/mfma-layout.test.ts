@@ -21,7 +21,7 @@ function run(command: string, args: string[]) {
 
 test('MFMA operand, result and line-reduction lanes match an emulated wavefront, and the controls fail', () => {
   run('cmake', ['-S', path.join(ROOT, 'test', 'native'), '-B', buildDir]);
-  run('cmake', ['--build', buildDir]);
+  run('cmake', ['--build', buildDir, '--target', 'mfma_layout_check']);
   const out = run(path.join(buildDir, 'mfma_layout_check'), []);
   const lines = out.split('\n').filter((line) => /^(PASS|FAIL) /.test(line));
   // 3 seeds x (2 dtypes x (2 checks + 2 controls) + line reductions + their control), every line passing: each
