@@ -1,7 +1,9 @@
 // The process-wide worker threads behind run_on_pool (parallel.h). One queue of tasks under one mutex: a task is
 // one thread index of one call. The pool grows when a call finds fewer idle threads than it has tasks, so
 // concurrent calls each get their threads; threads are never ended (the pool is deliberately never destroyed, so
-// nothing races with static destruction at process exit).
+// nothing races with static destruction at process exit). A worker out of tasks polls the queue for a short while
+// before it blocks, so that a call right after another does not wait for workers to wake.
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -47,6 +49,7 @@ class Pool {
     if (threads > 1) {
       std::lock_guard<std::mutex> lock(mutex_);
       for (int t = 1; t < threads; ++t) tasks_.push_back(Task{&call, t});
+      queued_.store(tasks_.size(), std::memory_order_relaxed);
       // Start threads for the tasks no idle thread will take; a refused thread leaves its task to be dropped.
       for (int64_t missing = int64_t(tasks_.size()) - idle_; missing > 0; --missing) {
         try {
@@ -62,6 +65,7 @@ class Pool {
     if (threads <= 1) return;
     std::unique_lock<std::mutex> lock(mutex_);
     for (auto it = tasks_.begin(); it != tasks_.end();) it = it->call == &call ? tasks_.erase(it) : it + 1;
+    queued_.store(tasks_.size(), std::memory_order_relaxed);
     wait_until_true(call.finished, lock, [&] { return call.running == 0; });
   }
 
@@ -69,9 +73,15 @@ class Pool {
   void serve() {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
+      if (tasks_.empty()) {
+        lock.unlock();
+        spin_for_task();
+        lock.lock();
+      }
       wait_until_true(work_, lock, [&] { return !tasks_.empty(); });
       const Task task = tasks_.front();
       tasks_.pop_front();
+      queued_.store(tasks_.size(), std::memory_order_relaxed);
       --idle_;
       ++task.call->running;
       lock.unlock();
@@ -82,6 +92,17 @@ class Pool {
     }
   }
 
+  // Polls for a queued task for up to kSpin before the worker blocks. Waking a blocked worker cost about 0.07 ms on a
+  // 2-core VM (a 256-key decode call took 0.16 ms on 2 threads, 0.09 ms on 1, and 0.08 ms on 2 with the worker
+  // polling), a tenth of a 2048-key decode call; calls that come back to back (layer after layer) find it awake.
+  void spin_for_task() const {
+    const auto deadline = std::chrono::steady_clock::now() + kSpin;
+    while (queued_.load(std::memory_order_relaxed) == 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::yield();
+  }
+
+  static constexpr std::chrono::microseconds kSpin{500};
+  std::atomic<size_t> queued_{0};  // tasks_.size(), for spinning workers to poll without the lock
   std::mutex mutex_;
   std::condition_variable work_;
   std::deque<Task> tasks_;
