@@ -67,21 +67,25 @@ struct Bf16PairScores {
 };
 
 // s[r * lds + k] = keys[k] . q[r] for RB rows (at q + r * ldq) and the kKeyBlock keys, over d_cols elements (whole
-// steps of S).
+// steps of S, at least one). Here and in output_block the loops run at least once and say so (do-while): with a
+// loop that might not run, GCC 12 kept the accumulators in memory around it, a store and a load of each per call,
+// which took about 12% of a decode call with K and V in cache.
 template <class V, int RB, class S>
 inline void score_block(int64_t d_cols, const typename S::Key* const keys[kKeyBlock], const typename S::Query* q,
                         int64_t ldq, float* s, int64_t lds) {
   typename V::reg acc[RB][kKeyBlock];
   for (int r = 0; r < RB; ++r)
     for (int k = 0; k < kKeyBlock; ++k) acc[r][k] = V::zero();
-  for (int64_t d = 0; d < d_cols; d += S::step) {
+  int64_t d = 0;
+  do {
     typename S::Operand kv[kKeyBlock];
     for (int k = 0; k < kKeyBlock; ++k) kv[k] = S::load_key(keys[k] + d);
     for (int r = 0; r < RB; ++r) {
       const typename S::Operand qv = S::load_query(q + r * ldq + d);
       for (int k = 0; k < kKeyBlock; ++k) acc[r][k] = S::multiply_add(acc[r][k], qv, kv[k]);
     }
-  }
+    d += S::step;
+  } while (d < d_cols);
   for (int r = 0; r < RB; ++r) V::reduce_add4(acc[r][0], acc[r][1], acc[r][2], acc[r][3], s + r * lds);
 }
 
@@ -184,9 +188,9 @@ void softmax_rows(const AttentionParams& p, const WorkItem& it, const Workspace&
   }
 }
 
-// o[r][0, NV * W) += sum_c w[r * ldw + c] * v[c * ldv + 0, NV * W) for RB rows, keys c < n in order, V rows of
-// dtype T; WithSums also adds the same weights to sums[r] in the same order (in a vector of broadcast weights, on the
-// adder, which the multiply-adds leave free).
+// o[r][0, NV * W) += sum_c w[r * ldw + c] * v[c * ldv + 0, NV * W) for RB rows, keys c < n (at least one) in order,
+// V rows of dtype T; WithSums also adds the same weights to sums[r] in the same order (in a vector of broadcast
+// weights, on the adder, which the multiply-adds leave free).
 template <class V, int RB, int NV, bool WithSums, DType T>
 inline void output_block(int64_t n, const float* w, int64_t ldw, const Elem<T>* v, int64_t ldv, float* o, int64_t ldo,
                          float* sums) {
@@ -196,7 +200,8 @@ inline void output_block(int64_t n, const float* w, int64_t ldw, const Elem<T>* 
     for (int k = 0; k < NV; ++k) acc[r][k] = V::load(o + r * ldo + k * W);
     if (WithSums) sum[r] = V::set1(sums[r]);
   }
-  for (int64_t c = 0; c < n; ++c) {
+  int64_t c = 0;
+  do {
     typename V::reg vv[NV];
     for (int k = 0; k < NV; ++k) vv[k] = load_f32<V, T>(v + c * ldv + k * W);
     for (int r = 0; r < RB; ++r) {
@@ -204,7 +209,7 @@ inline void output_block(int64_t n, const float* w, int64_t ldw, const Elem<T>* 
       for (int k = 0; k < NV; ++k) acc[r][k] = V::fma(b, vv[k], acc[r][k]);
       if (WithSums) sum[r] = V::add(sum[r], b);
     }
-  }
+  } while (++c < n);
   for (int r = 0; r < RB; ++r) {
     for (int k = 0; k < NV; ++k) V::store(o + r * ldo + k * W, acc[r][k]);
     if (WithSums) sums[r] = V::first(sum[r]);

@@ -30,7 +30,8 @@ constexpr int kMr = V::registers >= 32 ? 6 : 4;
 template <class V>
 constexpr int kMaxNv = V::registers >= 32 ? 4 : 2;
 
-// C[i][n*W..] (+)= sum_k a[i*a_row + k*a_k] * b[k*ldb + n*W..] for i < MR, n < NV.
+// C[i][n*W..] (+)= sum_k a[i*a_row + k*a_k] * b[k*ldb + n*W..] for i < MR, n < NV, k < k_len (at least one: the
+// do-while keeps the accumulators in registers, see score_block in attend_few_rows.h).
 template <class V, int MR, int NV, bool Accumulate>
 inline void micro_kernel(int64_t k_len, const float* a, int64_t a_row, int64_t a_k, const float* b, int64_t ldb,
                          float* c, int64_t ldc) {
@@ -38,14 +39,15 @@ inline void micro_kernel(int64_t k_len, const float* a, int64_t a_row, int64_t a
   typename V::reg acc[MR][NV];
   for (int i = 0; i < MR; ++i)
     for (int n = 0; n < NV; ++n) acc[i][n] = Accumulate ? V::load(c + i * ldc + n * W) : V::zero();
-  for (int64_t k = 0; k < k_len; ++k) {
+  int64_t k = 0;
+  do {
     typename V::reg bv[NV];
     for (int n = 0; n < NV; ++n) bv[n] = V::load(b + k * ldb + n * W);
     for (int i = 0; i < MR; ++i) {
       const typename V::reg av = V::set1(a[i * a_row + k * a_k]);
       for (int n = 0; n < NV; ++n) acc[i][n] = V::fma(av, bv[n], acc[i][n]);
     }
-  }
+  } while (++k < k_len);
   for (int i = 0; i < MR; ++i)
     for (int n = 0; n < NV; ++n) V::store(c + i * ldc + n * W, acc[i][n]);
 }
