@@ -24,10 +24,8 @@ namespace cpu {
 
 constexpr int kKeyBlock = 4;  // keys per score block: VecX::reduce_add4 sums the four dot products of a row
 static_assert(kKvTile % kKeyBlock == 0, "a short last score block must stay inside the tile's columns");
-// Keys ahead of the score pass whose pages are touched (touch_key). Measured with f32 B=1 decode from memory on a
-// 2-core Zen 4 VM: 16 keys ahead took a one-thread call from about 1.55 to 1.30 ms; with two threads the change was
-// within the noise.
-constexpr int64_t kTouchAhead = 16;
+// Keys ahead of a score block whose K rows are prefetched while it computes (PrefetchStream).
+constexpr int64_t kScorePrefetchKeys = 16;
 
 // Rows per score block and output vectors per output block: as many accumulators as the registers hold, with room
 // for the operands (32 vector registers with AVX-512, 16 otherwise).
@@ -72,7 +70,7 @@ struct Bf16PairScores {
 // which took about 12% of a decode call with K and V in cache.
 template <class V, int RB, class S>
 inline void score_block(int64_t d_cols, const typename S::Key* const keys[kKeyBlock], const typename S::Query* q,
-                        int64_t ldq, float* s, int64_t lds) {
+                        int64_t ldq, float* s, int64_t lds, PrefetchStream& ahead) {
   typename V::reg acc[RB][kKeyBlock];
   for (int r = 0; r < RB; ++r)
     for (int k = 0; k < kKeyBlock; ++k) acc[r][k] = V::zero();
@@ -80,6 +78,7 @@ inline void score_block(int64_t d_cols, const typename S::Key* const keys[kKeyBl
   do {
     typename S::Operand kv[kKeyBlock];
     for (int k = 0; k < kKeyBlock; ++k) kv[k] = S::load_key(keys[k] + d);
+    ahead.lines(kKeyBlock);
     for (int r = 0; r < RB; ++r) {
       const typename S::Operand qv = S::load_query(q + r * ldq + d);
       for (int k = 0; k < kKeyBlock; ++k) acc[r][k] = S::multiply_add(acc[r][k], qv, kv[k]);
@@ -92,14 +91,14 @@ inline void score_block(int64_t d_cols, const typename S::Key* const keys[kKeyBl
 // score_block over all R rows of an item.
 template <class V, class S>
 void score_rows(int64_t R, int64_t d_cols, const typename S::Key* const keys[kKeyBlock], const typename S::Query* q,
-                int64_t ldq, float* s, int64_t lds) {
+                int64_t ldq, float* s, int64_t lds, PrefetchStream& ahead) {
   constexpr int RB = kScoreRows<V>;
   int64_t r = 0;
-  for (; r + RB <= R; r += RB) score_block<V, RB, S>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds);
+  for (; r + RB <= R; r += RB) score_block<V, RB, S>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds, ahead);
   switch (R - r) {
-    case 3: score_block<V, 3, S>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds); break;
-    case 2: score_block<V, 2, S>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds); break;
-    case 1: score_block<V, 1, S>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds); break;
+    case 3: score_block<V, 3, S>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds, ahead); break;
+    case 2: score_block<V, 2, S>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds, ahead); break;
+    case 1: score_block<V, 1, S>(d_cols, keys, q + r * ldq, ldq, s + r * lds, lds, ahead); break;
     default: break;
   }
 }
@@ -116,9 +115,11 @@ void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace
   const bool k_bf16 = bf16_scores<V>(p);
   for (int64_t c = 0; c < n; c += kKeyBlock) {
     const int64_t keys = std::min<int64_t>(kKeyBlock, n - c);
-    for (int64_t k = 0; k < keys; ++k) touch_key(p, items[0], t0 + c + k + kTouchAhead);
     int64_t col[kKeyBlock];  // tile column of each key of the block, the last repeated in a short block
     for (int64_t k = 0; k < kKeyBlock; ++k) col[k] = c + std::min(k, keys - 1);
+    const int64_t next = t0 + c + kScorePrefetchKeys;
+    PrefetchStream ahead = InPlace ? key_rows_stream(p, p.k, p.k_stride, items, count, next, next + kKeyBlock)
+                                   : PrefetchStream();
     for (int64_t i = 0; i < count; ++i) {
       const WorkItem& it = items[i];
       const ItemShape<V> sh(p, it);
@@ -133,7 +134,7 @@ void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace
           const uint16_t* rows[kKeyBlock];
           for (int64_t k = 0; k < kKeyBlock; ++k)
             rows[k] = reinterpret_cast<const uint16_t*>(row_address(p, p.k, p.k_stride, it, t0 + col[k]));
-          score_rows<V, Bf16PairScores<V>>(sh.R, sh.D, rows, ws[i].q_bf16, ldd, s, kKvTile);
+          score_rows<V, Bf16PairScores<V>>(sh.R, sh.D, rows, ws[i].q_bf16, ldd, s, kKvTile, ahead);
           continue;
         }
       }
@@ -142,7 +143,7 @@ void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace
         if constexpr (InPlace) rows[k] = row_in_place<Elem<T>>(p, p.k, p.k_stride, it, t0 + col[k]);
         else rows[k] = ws[i].k + col[k] * ldd;
       }
-      score_rows<V, F32Scores<V, T>>(sh.R, sh.d_cols, rows, ws[i].q, ldd, s, kKvTile);
+      score_rows<V, F32Scores<V, T>>(sh.R, sh.d_cols, rows, ws[i].q, ldd, s, kKvTile, ahead);
     }
   }
 }
@@ -193,7 +194,7 @@ void softmax_rows(const AttentionParams& p, const WorkItem& it, const Workspace&
 // weights, on the adder, which the multiply-adds leave free).
 template <class V, int RB, int NV, bool WithSums, DType T>
 inline void output_block(int64_t n, const float* w, int64_t ldw, const Elem<T>* v, int64_t ldv, float* o, int64_t ldo,
-                         float* sums) {
+                         float* sums, PrefetchStream& ahead) {
   constexpr int W = V::width;
   typename V::reg acc[RB][NV], sum[RB];
   for (int r = 0; r < RB; ++r) {
@@ -204,6 +205,7 @@ inline void output_block(int64_t n, const float* w, int64_t ldw, const Elem<T>* 
   do {
     typename V::reg vv[NV];
     for (int k = 0; k < NV; ++k) vv[k] = load_f32<V, T>(v + c * ldv + k * W);
+    ahead.lines(NV);
     for (int r = 0; r < RB; ++r) {
       const typename V::reg b = V::set1(w[r * ldw + c]);
       for (int k = 0; k < NV; ++k) acc[r][k] = V::fma(b, vv[k], acc[r][k]);
@@ -218,22 +220,22 @@ inline void output_block(int64_t n, const float* w, int64_t ldw, const Elem<T>* 
 
 template <class V, int RB, int NV, DType T>
 inline void output_block(int64_t n, const float* w, const Elem<T>* v, int64_t ldv, float* o, int64_t ldo,
-                         float* sums) {
-  if (sums) output_block<V, RB, NV, true, T>(n, w, kKvTile, v, ldv, o, ldo, sums);
-  else output_block<V, RB, NV, false, T>(n, w, kKvTile, v, ldv, o, ldo, sums);
+                         float* sums, PrefetchStream& ahead) {
+  if (sums) output_block<V, RB, NV, true, T>(n, w, kKvTile, v, ldv, o, ldo, sums, ahead);
+  else output_block<V, RB, NV, false, T>(n, w, kKvTile, v, ldv, o, ldo, sums, ahead);
 }
 
 template <class V, int RB, DType T>
 void output_rows(int64_t n, int64_t d_cols, const float* w, const Elem<T>* v, int64_t ldv, float* o, int64_t ldo,
-                 float* sums) {
+                 float* sums, PrefetchStream& ahead) {
   constexpr int W = V::width, NV = kOutputVectors<V>;
   for (int64_t d = 0; d < d_cols; d += NV * W) {
     float* chunk_sums = d == 0 ? sums : nullptr;  // the sums once, with the first output vectors
     switch (std::min<int64_t>(NV, (d_cols - d) / W)) {
-      case 4: output_block<V, RB, 4, T>(n, w, v + d, ldv, o + d, ldo, chunk_sums); break;
-      case 3: output_block<V, RB, 3, T>(n, w, v + d, ldv, o + d, ldo, chunk_sums); break;
-      case 2: output_block<V, RB, 2, T>(n, w, v + d, ldv, o + d, ldo, chunk_sums); break;
-      default: output_block<V, RB, 1, T>(n, w, v + d, ldv, o + d, ldo, chunk_sums); break;
+      case 4: output_block<V, RB, 4, T>(n, w, v + d, ldv, o + d, ldo, chunk_sums, ahead); break;
+      case 3: output_block<V, RB, 3, T>(n, w, v + d, ldv, o + d, ldo, chunk_sums, ahead); break;
+      case 2: output_block<V, RB, 2, T>(n, w, v + d, ldv, o + d, ldo, chunk_sums, ahead); break;
+      default: output_block<V, RB, 1, T>(n, w, v + d, ldv, o + d, ldo, chunk_sums, ahead); break;
     }
   }
 }
@@ -242,16 +244,16 @@ void output_rows(int64_t n, int64_t d_cols, const float* w, const Elem<T>* v, in
 // at v with row stride ldv.
 template <class V, DType T>
 void output_pass(const AttentionParams& p, const WorkItem& it, const Workspace& ws, int64_t c0, int64_t n,
-                 const Elem<T>* v, int64_t ldv) {
+                 const Elem<T>* v, int64_t ldv, PrefetchStream& ahead) {
   const int64_t ldd = pad_up(p.head_dim), d_cols = ItemShape<V>(p, it).d_cols;
   for (int64_t r = 0; r < it.rows; r += kOutputRows) {
     const float* w = ws.p + r * kKvTile + c0;
     float* o = ws.o + r * ldd;
     switch (std::min<int64_t>(kOutputRows, it.rows - r)) {
-      case 4: output_rows<V, 4, T>(n, d_cols, w, v, ldv, o, ldd, ws.l + r); break;
-      case 3: output_rows<V, 3, T>(n, d_cols, w, v, ldv, o, ldd, ws.l + r); break;
-      case 2: output_rows<V, 2, T>(n, d_cols, w, v, ldv, o, ldd, ws.l + r); break;
-      default: output_rows<V, 1, T>(n, d_cols, w, v, ldv, o, ldd, ws.l + r); break;
+      case 4: output_rows<V, 4, T>(n, d_cols, w, v, ldv, o, ldd, ws.l + r, ahead); break;
+      case 3: output_rows<V, 3, T>(n, d_cols, w, v, ldv, o, ldd, ws.l + r, ahead); break;
+      case 2: output_rows<V, 2, T>(n, d_cols, w, v, ldv, o, ldd, ws.l + r, ahead); break;
+      default: output_rows<V, 1, T>(n, d_cols, w, v, ldv, o, ldd, ws.l + r, ahead); break;
     }
   }
 }
@@ -266,11 +268,15 @@ void few_rows_tile(const AttentionParams& p, const WorkItem* items, const Worksp
   for (int64_t i = 0; i < count; ++i) softmax_rows<V>(p, items[i], ws[i], t0, n);
   for (int64_t c = 0; c < n; c += kOutputKeys) {
     const int64_t keys = std::min(kOutputKeys, n - c);
+    const int64_t next = t0 + c + kOutputKeys;  // the next block's V rows, this tile's or the next tile's
+    PrefetchStream ahead = InPlace ? key_rows_stream(p, p.v, p.v_stride, items, count, next, next + kOutputKeys)
+                                   : PrefetchStream();
     for (int64_t i = 0; i < count; ++i) {
       if constexpr (InPlace)
         output_pass<V, T>(p, items[i], ws[i], c, keys, row_in_place<Elem<T>>(p, p.v, p.v_stride, items[i], t0 + c),
-                          p.v_stride[1]);
-      else output_pass<V, T>(p, items[i], ws[i], c, keys, ws[i].v + c * pad_up(p.head_dim), pad_up(p.head_dim));
+                          p.v_stride[1], ahead);
+      else
+        output_pass<V, T>(p, items[i], ws[i], c, keys, ws[i].v + c * pad_up(p.head_dim), pad_up(p.head_dim), ahead);
     }
   }
 }
