@@ -39,6 +39,18 @@ constexpr int kOutputRows = 4;
 // keys keeps 16 streams going, where a whole 64-key tile per item kept 64 and was 15-20% slower from memory.
 constexpr int64_t kOutputKeys = 16;
 
+// What a block of a pass over the tile's keys [t0, t0 + n) prefetches as it computes: the rows of `keys` keys at
+// tile column `at` of the pass's own tensor (K for the score pass, V for the output pass), or, for columns past the
+// tile, the rows the other pass reads first, from key `other_at` on (the score pass fetches the V of the tile's
+// first output block, the output pass the K of the next tile's first score blocks).
+inline PrefetchStream pass_stream(const AttentionParams& p, const WorkItem* items, int64_t count, const void* own,
+                                  const int64_t own_stride[4], const void* other, const int64_t other_stride[4],
+                                  int64_t t0, int64_t n, int64_t at, int64_t keys, int64_t other_at) {
+  if (at < n) return key_rows_stream(p, own, own_stride, items, count, t0 + at, t0 + std::min(at + keys, n));
+  const int64_t j = other_at + at - n;
+  return key_rows_stream(p, other, other_stride, items, count, j, j + keys);
+}
+
 // What the scores multiply: the f32 query rows with K rows of dtype T converted to f32, a vector at a time...
 template <class V, DType T>
 struct F32Scores {
@@ -117,9 +129,17 @@ void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace
     const int64_t keys = std::min<int64_t>(kKeyBlock, n - c);
     int64_t col[kKeyBlock];  // tile column of each key of the block, the last repeated in a short block
     for (int64_t k = 0; k < kKeyBlock; ++k) col[k] = c + std::min(k, keys - 1);
-    const int64_t next = t0 + c + kScorePrefetchKeys;
-    PrefetchStream ahead = InPlace ? key_rows_stream(p, p.k, p.k_stride, items, count, next, next + kKeyBlock)
-                                   : PrefetchStream();
+    PrefetchStream ahead;
+    if (InPlace) {
+      // A split's first block: no earlier pass fetched the keys before those kScorePrefetchKeys ahead, so it takes
+      // them too, at the rate that covers them in one block.
+      if (t0 + c == items[0].key_begin)
+        ahead = key_rows_stream(p, p.k, p.k_stride, items, count, t0 + kKeyBlock, t0 + kScorePrefetchKeys + kKeyBlock,
+                                kScorePrefetchKeys / kKeyBlock);
+      else
+        ahead = pass_stream(p, items, count, p.k, p.k_stride, p.v, p.v_stride, t0, n, c + kScorePrefetchKeys,
+                            kKeyBlock, t0);
+    }
     for (int64_t i = 0; i < count; ++i) {
       const WorkItem& it = items[i];
       const ItemShape<V> sh(p, it);
@@ -268,8 +288,8 @@ void few_rows_tile(const AttentionParams& p, const WorkItem* items, const Worksp
   for (int64_t i = 0; i < count; ++i) softmax_rows<V>(p, items[i], ws[i], t0, n);
   for (int64_t c = 0; c < n; c += kOutputKeys) {
     const int64_t keys = std::min(kOutputKeys, n - c);
-    const int64_t next = t0 + c + kOutputKeys;  // the next block's V rows, this tile's or the next tile's
-    PrefetchStream ahead = InPlace ? key_rows_stream(p, p.v, p.v_stride, items, count, next, next + kOutputKeys)
+    PrefetchStream ahead = InPlace ? pass_stream(p, items, count, p.v, p.v_stride, p.k, p.k_stride, t0, n,
+                                                 c + kOutputKeys, kOutputKeys, t0 + n)
                                    : PrefetchStream();
     for (int64_t i = 0; i < count; ++i) {
       if constexpr (InPlace)

@@ -57,28 +57,30 @@ inline void prefetch_row(const AttentionParams& p, const void* base, const int64
 class PrefetchStream {
  public:
   PrefetchStream() = default;
-  PrefetchStream(const char* begin, const char* end) : next_(begin), end_(end) {}
-  void lines(int n) {
-    for (int i = 0; i < n && next_ < end_; ++i, next_ += 64) __builtin_prefetch(next_, 0, 2);
+  PrefetchStream(const char* begin, const char* end, int rate) : next_(begin), end_(end), rate_(rate) {}
+  // Prefetches rate * vectors lines, for a work step that loads that many vectors.
+  void lines(int vectors) {
+    for (int i = 0; i < rate_ * vectors && next_ < end_; ++i, next_ += 64) __builtin_prefetch(next_, 0, 2);
   }
 
  private:
   const char* next_ = nullptr;
   const char* end_ = nullptr;
+  int rate_ = 0;
 };
 
 // The stream over the K or V rows (tensor `base` with its strides) of keys [j0, j1) for all the items, which share
 // one batch, when those rows fill one contiguous range (as in [B, S, Hkv, D] with the items' KV heads adjacent);
 // else an empty stream. Items are in KV-head order.
 inline PrefetchStream key_rows_stream(const AttentionParams& p, const void* base, const int64_t stride[4],
-                                      const WorkItem* items, int64_t count, int64_t j0, int64_t j1) {
+                                      const WorkItem* items, int64_t count, int64_t j0, int64_t j1, int rate = 1) {
   j1 = std::min(j1, items[0].key_end);
   if (j0 >= j1) return {};
   const int64_t row_bytes = ((p.head_dim - 1) * stride[3] + 1) * dtype_size(p.dtype);
   const char* begin = row_address(p, base, stride, items[0], j0);
   const char* end = row_address(p, base, stride, items[count - 1], j1 - 1) + row_bytes;
   if (end <= begin || end - begin > (j1 - j0) * count * row_bytes) return {};  // strided or scattered rows
-  return {begin, end};
+  return {begin, end, rate};
 }
 
 // Scores of few-row items from the bf16 K rows in place, by the vector type's bf16 dot product (when it has one):
