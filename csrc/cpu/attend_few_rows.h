@@ -24,8 +24,10 @@ namespace cpu {
 
 constexpr int kKeyBlock = 4;  // keys per score block: VecX::reduce_add4 sums the four dot products of a row
 static_assert(kKvTile % kKeyBlock == 0, "a short last score block must stay inside the tile's columns");
-// Keys ahead of a score block whose K rows are prefetched while it computes (PrefetchStream).
+// Keys ahead of a score block whose K rows are prefetched while it computes (PrefetchStream), and whose first lines
+// of K and V are (prefetch_key_start).
 constexpr int64_t kScorePrefetchKeys = 16;
+constexpr int64_t kPageAheadKeys = 32;
 
 // Rows per score block and output vectors per output block: as many accumulators as the registers hold, with room
 // for the operands (32 vector registers with AVX-512, 16 otherwise).
@@ -131,6 +133,7 @@ void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace
     for (int64_t k = 0; k < kKeyBlock; ++k) col[k] = c + std::min(k, keys - 1);
     PrefetchStream ahead;
     if (InPlace) {
+      for (int64_t k = 0; k < keys; ++k) prefetch_key_start(p, items[0], t0 + c + k + kPageAheadKeys);
       // A split's first block: no earlier pass fetched the keys before those kScorePrefetchKeys ahead, so it takes
       // them too, at the rate that covers them in one block.
       if (t0 + c == items[0].key_begin)

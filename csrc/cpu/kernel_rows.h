@@ -69,6 +69,15 @@ class PrefetchStream {
   int rate_ = 0;
 };
 
+// Prefetches the first line of key j's K and V rows of the item's KV head, if the item visits j. Issued well ahead of
+// the PrefetchStreams (kPageAheadKeys), it starts the page walk, and the hardware prefetcher, on each key's page
+// early: in f32 decode from memory (as above) 32 keys ahead took batch 1 from 0.72-0.73 to 0.66-0.68 ms.
+inline void prefetch_key_start(const AttentionParams& p, const WorkItem& it, int64_t j) {
+  if (j >= it.key_end) return;
+  __builtin_prefetch(row_address(p, p.k, p.k_stride, it, j), 0, 2);
+  __builtin_prefetch(row_address(p, p.v, p.v_stride, it, j), 0, 2);
+}
+
 // The stream over the K or V rows (tensor `base` with its strides) of keys [j0, j1) for all the items, which share
 // one batch, when those rows fill one contiguous range (as in [B, S, Hkv, D] with the items' KV heads adjacent);
 // else an empty stream. Items are in KV-head order.
