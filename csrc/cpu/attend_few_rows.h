@@ -131,9 +131,9 @@ void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace
     const int64_t keys = std::min<int64_t>(kKeyBlock, n - c);
     int64_t col[kKeyBlock];  // tile column of each key of the block, the last repeated in a short block
     for (int64_t k = 0; k < kKeyBlock; ++k) col[k] = c + std::min(k, keys - 1);
+    for (int64_t k = 0; k < keys; ++k) prefetch_key_start(p, items[0], t0 + c + k + kPageAheadKeys);
     PrefetchStream ahead;
     if (InPlace) {
-      for (int64_t k = 0; k < keys; ++k) prefetch_key_start(p, items[0], t0 + c + k + kPageAheadKeys);
       // A split's first block: no earlier pass fetched the keys before those kScorePrefetchKeys ahead, so it takes
       // them too, at the rate that covers them in one block.
       if (t0 + c == items[0].key_begin)

@@ -71,7 +71,8 @@ class PrefetchStream {
 
 // Prefetches the first line of key j's K and V rows of the item's KV head, if the item visits j. Issued well ahead of
 // the PrefetchStreams (kPageAheadKeys), it starts the page walk, and the hardware prefetcher, on each key's page
-// early: in f32 decode from memory (as above) 32 keys ahead took batch 1 from 0.72-0.73 to 0.66-0.68 ms.
+// early: in f32 decode from memory (as above) 32 keys ahead took batch 1 from 0.72-0.73 to 0.66-0.68 ms. Rows that
+// are converted rather than read in place (strided, paged) get it too.
 inline void prefetch_key_start(const AttentionParams& p, const WorkItem& it, int64_t j) {
   if (j >= it.key_end) return;
   __builtin_prefetch(row_address(p, p.k, p.k_stride, it, j), 0, 2);
