@@ -10,6 +10,8 @@
 //      memory order), a block of output vectors held in registers across the keys of a block. Each output adds its
 //      keys in key order, and the running sum l adds the same weights in the same order after the same rescale, so
 //      that V all ones gives exactly l / l = 1.
+// While a block of either pass computes, the rows a block ahead are prefetched in address order (PrefetchStream),
+// as the passes' own order, a KV head at a time, is one the hardware prefetcher follows poorly.
 #pragma once
 #include <algorithm>
 #include <cfloat>
@@ -133,7 +135,7 @@ void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace
     for (int64_t k = 0; k < kKeyBlock; ++k) col[k] = c + std::min(k, keys - 1);
     for (int64_t k = 0; k < keys; ++k) prefetch_key_start(p, items[0], t0 + c + k + kPageAheadKeys);
     PrefetchStream ahead;
-    if (InPlace) {
+    if constexpr (InPlace) {
       // A split's first block: no earlier pass fetched the keys before those kScorePrefetchKeys ahead, so it takes
       // them too, at the rate that covers them in one block.
       if (t0 + c == items[0].key_begin)
