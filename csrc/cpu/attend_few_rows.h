@@ -26,9 +26,9 @@ namespace cpu {
 
 constexpr int kKeyBlock = 4;  // keys per score block: VecX::reduce_add4 sums the four dot products of a row
 static_assert(kKvTile % kKeyBlock == 0, "a short last score block must stay inside the tile's columns");
-// Keys ahead of a score block whose K rows are prefetched while it computes (PrefetchStream), and whose first lines
-// of K and V are (prefetch_key_start).
+// Keys ahead of a score block whose K rows are prefetched while it computes (PrefetchStream).
 constexpr int64_t kScorePrefetchKeys = 16;
+// Keys ahead of a score block whose K and V rows get their first line prefetched (prefetch_key_start).
 constexpr int64_t kPageAheadKeys = 32;
 
 // Rows per score block and output vectors per output block: as many accumulators as the registers hold, with room
