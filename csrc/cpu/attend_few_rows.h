@@ -43,17 +43,39 @@ constexpr int kOutputRows = 4;
 // keys keeps 16 streams going, where a whole 64-key tile per item kept 64 and was 15-20% slower from memory.
 constexpr int64_t kOutputKeys = 16;
 
-// What a block of a pass over the tile's keys [t0, t0 + n) prefetches as it computes: the rows of `keys` keys at
-// tile column `at` of the pass's own tensor (K for the score pass, V for the output pass), or, for columns past the
-// tile, the rows the other pass reads first, from key `other_at` on (the score pass fetches the V of the tile's
-// first output block, the output pass the K of the next tile's first score blocks).
-inline PrefetchStream pass_stream(const AttentionParams& p, const WorkItem* items, int64_t count, const void* own,
-                                  const int64_t own_stride[4], const void* other, const int64_t other_stride[4],
-                                  int64_t t0, int64_t n, int64_t at, int64_t keys, int64_t other_at) {
-  if (at < n) return key_rows_stream(p, own, own_stride, items, count, t0 + at, t0 + std::min(at + keys, n));
-  const int64_t j = other_at + at - n;
-  return key_rows_stream(p, other, other_stride, items, count, j, j + keys);
-}
+// The keys a tile's prefetches address, by column from the tile's start: its own keys [t0, t0 + n) of `items`, then,
+// from column n on, the keys that follow: the items' next tile, or, after their last, the first keys of the items the
+// thread runs next (Lookahead), so that no set of items starts with nothing in flight.
+struct TileKeys {
+  const WorkItem* items;
+  int64_t count, t0, n;
+  const WorkItem* after;  // nullptr when nothing follows
+  int64_t after_count, after_t0;
+
+  TileKeys(const WorkItem* items, int64_t count, int64_t t0, const Lookahead& ahead)
+      : items(items), count(count), t0(t0), n(std::min(kKvTile, items[0].key_end - t0)), after(items),
+        after_count(count), after_t0(t0 + n) {
+    if (after_t0 < items[0].key_end) return;
+    after = ahead.next_count > 0 ? ahead.next : nullptr;
+    after_count = ahead.next_count;
+    after_t0 = after ? after[0].key_begin : 0;
+  }
+
+  // The stream over the rows (K or V: base, stride) of `keys` keys from column c, up to the end of the part, the tile
+  // or what follows it, that c falls in.
+  PrefetchStream stream(const AttentionParams& p, const void* base, const int64_t stride[4], int64_t c, int64_t keys,
+                        int rate = 1) const {
+    if (c < n) return key_rows_stream(p, base, stride, items, count, t0 + c, t0 + std::min(c + keys, n), rate);
+    if (!after) return {};
+    return key_rows_stream(p, base, stride, after, after_count, after_t0 + c - n, after_t0 + c - n + keys, rate);
+  }
+
+  // prefetch_key_start for the key at column c.
+  void prefetch_start(const AttentionParams& p, int64_t c) const {
+    if (c < n) prefetch_key_start(p, items[0], t0 + c);
+    else if (after) prefetch_key_start(p, after[0], after_t0 + c - n);
+  }
+};
 
 // What the scores multiply: the f32 query rows with K rows of dtype T converted to f32, a vector at a time...
 template <class V, DType T>
@@ -125,25 +147,26 @@ void score_rows(int64_t R, int64_t d_cols, const typename S::Key* const keys[kKe
 // kKeyBlock), inside the tile's kKvTile columns, which the softmax overwrites with -inf or, past its vector-rounded
 // width, nothing reads.
 template <class V, DType T, bool InPlace>
-void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count, int64_t t0,
-                int64_t n) {
-  const int64_t ldd = pad_up(p.head_dim);
+void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace* ws, const TileKeys& tile,
+                bool prefetched) {
+  const int64_t count = tile.count, t0 = tile.t0, n = tile.n, ldd = pad_up(p.head_dim);
   const bool k_bf16 = bf16_scores<V>(p);
   for (int64_t c = 0; c < n; c += kKeyBlock) {
     const int64_t keys = std::min<int64_t>(kKeyBlock, n - c);
     int64_t col[kKeyBlock];  // tile column of each key of the block, the last repeated in a short block
     for (int64_t k = 0; k < kKeyBlock; ++k) col[k] = c + std::min(k, keys - 1);
-    for (int64_t k = 0; k < keys; ++k) prefetch_key_start(p, items[0], t0 + c + k + kPageAheadKeys);
+    for (int64_t k = 0; k < keys; ++k) tile.prefetch_start(p, c + k + kPageAheadKeys);
     PrefetchStream ahead;
     if constexpr (InPlace) {
-      // A split's first block: no earlier pass fetched the keys before those kScorePrefetchKeys ahead, so it takes
-      // them too, at the rate that covers them in one block.
-      if (t0 + c == items[0].key_begin)
-        ahead = key_rows_stream(p, p.k, p.k_stride, items, count, t0 + kKeyBlock, t0 + kScorePrefetchKeys + kKeyBlock,
-                                kScorePrefetchKeys / kKeyBlock);
+      // The items' first block, unless the thread's previous items prefetched it: no earlier pass fetched the keys
+      // before those kScorePrefetchKeys ahead, so it takes them too, at the rate that covers them in one block.
+      // Past the tile's last score block, the stream goes on to the V rows of its first output block.
+      if (t0 + c == items[0].key_begin && !prefetched)
+        ahead = tile.stream(p, p.k, p.k_stride, kKeyBlock, kScorePrefetchKeys, kScorePrefetchKeys / kKeyBlock);
+      else if (c + kScorePrefetchKeys < n)
+        ahead = tile.stream(p, p.k, p.k_stride, c + kScorePrefetchKeys, kKeyBlock);
       else
-        ahead = pass_stream(p, items, count, p.k, p.k_stride, p.v, p.v_stride, t0, n, c + kScorePrefetchKeys,
-                            kKeyBlock, t0);
+        ahead = tile.stream(p, p.v, p.v_stride, c + kScorePrefetchKeys - n, kKeyBlock);
     }
     for (int64_t i = 0; i < count; ++i) {
       const WorkItem& it = items[i];
@@ -286,16 +309,20 @@ void output_pass(const AttentionParams& p, const WorkItem& it, const Workspace& 
 // Keys [t0, t0 + kKvTile) of a set of few-row items sharing one key range, K and V rows read in place as dtype T
 // (InPlace) or from the items' f32 tiles (T = F32).
 template <class V, DType T, bool InPlace>
-void few_rows_tile(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count, int64_t t0) {
+void few_rows_tile(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count, int64_t t0,
+                   const Lookahead& lookahead) {
   static_assert(InPlace || T == DType::F32, "the tiles hold f32");
-  const int64_t n = std::min(kKvTile, items[0].key_end - t0);
-  score_pass<V, T, InPlace>(p, items, ws, count, t0, n);
+  const TileKeys tile(items, count, t0, lookahead);
+  const int64_t n = tile.n;
+  score_pass<V, T, InPlace>(p, items, ws, tile, lookahead.prefetched);
   for (int64_t i = 0; i < count; ++i) softmax_rows<V>(p, items[i], ws[i], t0, n);
   for (int64_t c = 0; c < n; c += kOutputKeys) {
     const int64_t keys = std::min(kOutputKeys, n - c);
-    PrefetchStream ahead = InPlace ? pass_stream(p, items, count, p.v, p.v_stride, p.k, p.k_stride, t0, n,
-                                                 c + kOutputKeys, kOutputKeys, t0 + n)
-                                   : PrefetchStream();
+    // Past the tile's last output block, the stream goes on to the K rows of the keys that follow the tile.
+    const int64_t at = c + kOutputKeys;
+    PrefetchStream ahead = !InPlace ? PrefetchStream()
+                           : at < n ? tile.stream(p, p.v, p.v_stride, at, kOutputKeys)
+                                    : tile.stream(p, p.k, p.k_stride, at, kOutputKeys);
     for (int64_t i = 0; i < count; ++i) {
       if constexpr (InPlace)
         output_pass<V, T>(p, items[i], ws[i], c, keys, row_in_place<Elem<T>>(p, p.v, p.v_stride, items[i], t0 + c),
@@ -308,12 +335,12 @@ void few_rows_tile(const AttentionParams& p, const WorkItem* items, const Worksp
 
 template <class V>
 void attend_few_rows_tile(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
-                          int64_t t0) {
-  if (!rows_contiguous<V>(p)) return few_rows_tile<V, DType::F32, false>(p, items, ws, count, t0);
+                          int64_t t0, const Lookahead& ahead) {
+  if (!rows_contiguous<V>(p)) return few_rows_tile<V, DType::F32, false>(p, items, ws, count, t0, ahead);
   switch (p.dtype) {
-    case DType::F32: few_rows_tile<V, DType::F32, true>(p, items, ws, count, t0); break;
-    case DType::BF16: few_rows_tile<V, DType::BF16, true>(p, items, ws, count, t0); break;
-    case DType::F16: few_rows_tile<V, DType::F16, true>(p, items, ws, count, t0); break;
+    case DType::F32: few_rows_tile<V, DType::F32, true>(p, items, ws, count, t0, ahead); break;
+    case DType::BF16: few_rows_tile<V, DType::BF16, true>(p, items, ws, count, t0, ahead); break;
+    case DType::F16: few_rows_tile<V, DType::F16, true>(p, items, ws, count, t0, ahead); break;
   }
 }
 

@@ -219,10 +219,11 @@ void attend_tile(const AttentionParams& p, const WorkItem& it, const Workspace& 
 }
 
 // Runs items that share one key range tile by tile, every item on each tile before the next tile. A set of few-row
-// items goes through each tile together (attend_few_rows.h); a set mixing both kinds (uneven head maps) runs item by
-// item.
+// items goes through each tile together (attend_few_rows.h), and prefetches into what the thread runs next; a set
+// mixing both kinds (uneven head maps) runs item by item.
 template <class V>
-void attend(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count) {
+void attend(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
+            const Lookahead& ahead) {
   bool all_few_rows = true;
   for (int64_t i = 0; i < count; ++i) {
     start_item<V>(p, items[i], ws[i]);
@@ -230,11 +231,11 @@ void attend(const AttentionParams& p, const WorkItem* items, const Workspace* ws
   }
   for (int64_t t0 = items[0].key_begin; t0 < items[0].key_end; t0 += kKvTile) {
     if (all_few_rows) {
-      attend_few_rows_tile<V>(p, items, ws, count, t0);
+      attend_few_rows_tile<V>(p, items, ws, count, t0, ahead);
       continue;
     }
     for (int64_t i = 0; i < count; ++i) {
-      if (ItemShape<V>(p, items[i]).by_rows) attend_few_rows_tile<V>(p, items + i, ws + i, 1, t0);
+      if (ItemShape<V>(p, items[i]).by_rows) attend_few_rows_tile<V>(p, items + i, ws + i, 1, t0, Lookahead());
       else attend_tile<V>(p, items[i], ws[i], t0);
     }
   }

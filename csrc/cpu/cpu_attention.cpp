@@ -140,11 +140,13 @@ struct Scratch {
   std::unique_ptr<float[]> storage;
   std::unique_ptr<uint16_t[]> q_bf16;
   std::vector<float> merged;         // one output row and its sum l, being merged from splits
+  std::vector<float> partials;       // the calling thread's: storage for a call's Partials
   std::vector<Workspace> ws;
-  std::vector<WorkItem> items;
+  std::vector<WorkItem> items, next_items;  // the set being run, and the one the thread expects to run next
   int64_t set_size, max_rows, head_dim;  // what it was sized for
   Scratch(int64_t set_size, int64_t max_rows, int64_t head_dim)
-      : ws(size_t(set_size)), items(size_t(set_size)), set_size(set_size), max_rows(max_rows), head_dim(head_dim) {
+      : ws(size_t(set_size)), items(size_t(set_size)), next_items(size_t(set_size)), set_size(set_size),
+        max_rows(max_rows), head_dim(head_dim) {
     const int64_t ldr = pad_up(max_rows), ldd = pad_up(head_dim);
     const int64_t sizes[8] = {std::max(head_dim * ldr, max_rows * ldd), kKvTile * ldd, kKvTile * ldd, kKvTile * ldr,
                               max_rows * ldd, ldr, ldr, ldr};
@@ -207,22 +209,27 @@ ScratchCache& scratch_cache() {
 // Results of the splits of every block, kept until a block's last split merges them. A row holds the head_dim
 // unnormalised outputs followed by the row's sum l, so that the merge combines l with the very operations that
 // combine each output (V all ones then still gives exactly 1).
+// The rows live in `storage`, kept with the calling thread's scratch: fresh storage on every call was hundreds of KiB
+// of pages to fault in (a decode call at batch 1 files 16 splits of 32 rows).
 struct Partials {
   int64_t row_stride = 0, rows_per_item = 0;  // floats per row (head_dim + 1), rows per item
-  // Left uninitialised: each split writes the rows it files before its block's merge reads them.
-  std::unique_ptr<float[]> o, m;
+  // Not cleared: each split writes the rows it files before its block's merge reads them.
+  float* o = nullptr;
+  float* m = nullptr;
   std::unique_ptr<std::atomic<int64_t>[]> finished;  // splits done, per block
 
-  Partials(const Plan& plan, int64_t head_dim)
+  Partials(const Plan& plan, int64_t head_dim, std::vector<float>& storage)
       : row_stride(head_dim + 1), rows_per_item(plan.max_rows) {
     const size_t items = plan.blocks.size() * size_t(plan.splits);
-    o.reset(new float[items * size_t(rows_per_item * row_stride)]);
-    m.reset(new float[items * size_t(rows_per_item)]);
+    const size_t o_size = items * size_t(rows_per_item * row_stride);
+    storage.resize(std::max(storage.size(), o_size + items * size_t(rows_per_item)));
+    o = storage.data();
+    m = o + o_size;
     finished.reset(new std::atomic<int64_t>[plan.blocks.size()]);
     for (size_t b = 0; b < plan.blocks.size(); ++b) finished[b].store(0);
   }
-  float* o_of(int64_t item) { return o.get() + item * rows_per_item * row_stride; }
-  float* m_of(int64_t item) { return m.get() + item * rows_per_item; }
+  float* o_of(int64_t item) { return o + item * rows_per_item * row_stride; }
+  float* m_of(int64_t item) { return m + item * rows_per_item; }
 };
 
 // Writes a block's rows, or files them as one split's partial result and merges the block once all its splits are in.
@@ -258,39 +265,99 @@ void finish_block(const AttentionParams& p, const Plan& plan, int64_t block_inde
   }
 }
 
+// The items dealt out as one contiguous run per thread, in item order, each run with its own counter: a thread takes
+// the items of its own run, then helps the other runs in turn. A thread's next item is then nearly always the one
+// after its current item, so the current one can prefetch the next one's first keys (Lookahead). Which thread runs
+// an item still never changes its result.
+class ItemRuns {
+ public:
+  ItemRuns(int64_t items, int threads) : items_(items), threads_(threads), next_(new Counter[size_t(threads)]) {
+    for (int t = 0; t < threads; ++t) next_[size_t(t)].value.store(begin(t), std::memory_order_relaxed);
+  }
+  struct Claim {
+    int64_t item = -1;  // -1 when every run is done
+    int64_t likely_next = -1;  // the item the thread most likely claims next: the next of the same run (-1: none)
+  };
+  // The next item for thread t.
+  Claim claim(int t) {
+    for (int i = 0; i < threads_; ++i) {
+      const int run = (t + i) % threads_;
+      const int64_t end = begin(run + 1);
+      std::atomic<int64_t>& next = next_[size_t(run)].value;
+      if (next.load(std::memory_order_relaxed) >= end) continue;
+      const int64_t item = next.fetch_add(1, std::memory_order_relaxed);
+      if (item < end) return {item, item + 1 < end ? item + 1 : -1};
+    }
+    return {};
+  }
+
+ private:
+  int64_t begin(int run) const { return items_ * run / threads_; }
+  struct alignas(64) Counter {  // a cache line each, so threads on their own runs do not share one
+    std::atomic<int64_t> value;
+  };
+  int64_t items_;
+  int threads_;
+  std::unique_ptr<Counter[]> next_;
+};
+
+// The work items of item idx (set idx / splits, split idx % splits), one per block of the set, into items.
+int64_t fill_items(const Plan& plan, int64_t idx, std::vector<WorkItem>& items) {
+  const int64_t set = idx / plan.splits, split = idx % plan.splits;
+  const int64_t first = plan.set_first[size_t(set)], count = plan.set_first[size_t(set) + 1] - first;
+  for (int64_t i = 0; i < count; ++i) {
+    const Block& blk = plan.blocks[size_t(first + i)];
+    WorkItem& item = items[size_t(i)];
+    item.batch = blk.batch;
+    item.kv_head = blk.kv_head;
+    item.rows = blk.rows;
+    item.q_offset = plan.q_offset.data() + blk.first_row;
+    item.pos = plan.pos.data() + blk.first_row;
+    item.mask_offset = blk.mask_offset;
+    split_range(blk, plan.splits, split, &item.key_begin, &item.key_end);
+    item.full_begin = blk.full_begin;
+    item.full_end = blk.full_end;
+  }
+  return count;
+}
+
 void run_plan(const AttentionParams& p, const Plan& plan, int num_threads) {
   const AttendFn attend = selected_kernel();
   const int64_t splits = plan.splits;
   const int64_t num_items = (int64_t(plan.set_first.size()) - 1) * splits;
-  std::unique_ptr<Partials> partials;
-  if (splits > 1) partials.reset(new Partials(plan, p.head_dim));
   // Everything is allocated here, before any thread starts, so running out of memory is an error to return.
   const int threads = resolve_threads(num_threads, num_items);
   std::vector<std::unique_ptr<Scratch>> scratch;
   for (int t = 0; t < threads; ++t) scratch.push_back(scratch_cache().take(plan.max_set, plan.max_rows, p.head_dim));
-  std::atomic<int64_t> next{0};
+  std::unique_ptr<Partials> partials;
+  if (splits > 1) partials.reset(new Partials(plan, p.head_dim, scratch[0]->partials));
+  ItemRuns runs(num_items, threads);
 
   run_on_threads(threads, [&](int thread_index) {
     Scratch& sc = *scratch[size_t(thread_index)];
-    for (int64_t idx = next.fetch_add(1); idx < num_items; idx = next.fetch_add(1)) {
-      const int64_t set = idx / splits, split = idx % splits;
-      const int64_t first = plan.set_first[size_t(set)], count = plan.set_first[size_t(set) + 1] - first;
-      for (int64_t i = 0; i < count; ++i) {
-        const Block& blk = plan.blocks[size_t(first + i)];
-        WorkItem& item = sc.items[size_t(i)];
-        item.batch = blk.batch;
-        item.kv_head = blk.kv_head;
-        item.rows = blk.rows;
-        item.q_offset = plan.q_offset.data() + blk.first_row;
-        item.pos = plan.pos.data() + blk.first_row;
-        item.mask_offset = blk.mask_offset;
-        split_range(blk, splits, split, &item.key_begin, &item.key_end);
-        item.full_begin = blk.full_begin;
-        item.full_end = blk.full_end;
+    ItemRuns::Claim now = runs.claim(thread_index);
+    int64_t count = now.item >= 0 ? fill_items(plan, now.item, sc.items) : 0;
+    bool prefetched = false;
+    while (now.item >= 0) {
+      Lookahead ahead;
+      ahead.prefetched = prefetched;
+      if (now.likely_next >= 0) {
+        ahead.next = sc.next_items.data();
+        ahead.next_count = fill_items(plan, now.likely_next, sc.next_items);
       }
-      attend(p, sc.items.data(), sc.ws.data(), count);
+      attend(p, sc.items.data(), sc.ws.data(), count, ahead);
+      const int64_t first = plan.set_first[size_t(now.item / splits)];
       for (int64_t i = 0; i < count; ++i)
-        finish_block(p, plan, first + i, split, sc.ws[size_t(i)], partials.get(), sc.merged);
+        finish_block(p, plan, first + i, now.item % splits, sc.ws[size_t(i)], partials.get(), sc.merged);
+      const ItemRuns::Claim next = runs.claim(thread_index);
+      prefetched = next.item >= 0 && next.item == now.likely_next;
+      if (prefetched) {
+        sc.items.swap(sc.next_items);
+        count = ahead.next_count;
+      } else if (next.item >= 0) {
+        count = fill_items(plan, next.item, sc.items);
+      }
+      now = next;
     }
   });
   for (auto& sc : scratch) scratch_cache().give(std::move(sc));

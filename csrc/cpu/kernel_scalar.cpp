@@ -5,8 +5,9 @@
 namespace gqa {
 namespace cpu {
 
-void attend_scalar(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count) {
-  attend<VecScalar>(p, items, ws, count);
+void attend_scalar(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
+                   const Lookahead& ahead) {
+  attend<VecScalar>(p, items, ws, count, ahead);
 }
 
 }  // namespace cpu

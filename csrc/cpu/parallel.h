@@ -1,7 +1,7 @@
 // Runs one worker function on several threads at once, on a pool of threads kept for the whole process: starting
 // threads on every call would cost more than a whole decode step. Calls may come from several threads at a time
 // (Node's libuv pool running several async requests): each call queues its own tasks and waits only for those.
-// Workers pull work from a counter of the call's own, so which thread runs which item never changes a result.
+// Workers pull work from counters of the call's own, so which thread runs which item never changes a result.
 #pragma once
 #include <cstdint>
 #include <thread>
