@@ -4,7 +4,6 @@
 // the shapes, each item is computed the same way whichever thread runs it, and splits combine in a fixed order.
 #include <algorithm>
 #include <atomic>
-#include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <deque>
@@ -139,7 +138,6 @@ struct Scratch {
   // multiples of kPad floats), so no vector load or store of the scratch rows straddles two lines.
   std::unique_ptr<float[]> storage;
   std::unique_ptr<uint16_t[]> q_bf16;
-  std::vector<float> merged;         // one output row and its sum l, being merged from splits
   std::vector<float> partials;       // the calling thread's: storage for a call's Partials
   std::vector<Workspace> ws;
   std::vector<WorkItem> items, next_items;  // the set being run, and the one the thread expects to run next
@@ -154,7 +152,6 @@ struct Scratch {
     for (int64_t n : sizes) total += n;
     storage.reset(new float[size_t(total * set_size + kCacheLineFloats)]);
     q_bf16.reset(new uint16_t[size_t(max_rows * ldd * set_size)]);
-    merged.resize(size_t(head_dim + 1));
     float* at = storage.get();
     at += (kCacheLineFloats - reinterpret_cast<uintptr_t>(at) / sizeof(float) % kCacheLineFloats) % kCacheLineFloats;
     uint16_t* q_bf16_at = q_bf16.get();
@@ -206,35 +203,57 @@ ScratchCache& scratch_cache() {
   return *cache;
 }
 
-// Results of the splits of every block, kept until a block's last split merges them. A row holds the head_dim
-// unnormalised outputs followed by the row's sum l, so that the merge combines l with the very operations that
-// combine each output (V all ones then still gives exactly 1).
-// The rows live in `storage`, kept with the calling thread's scratch: fresh storage on every call was hundreds of KiB
-// of pages to fault in (a decode call at batch 1 files 16 splits of 32 rows).
+// Results of the splits of every block, combined along a fixed binary tree over the block's splits: node [lo, hi)
+// combines its halves [lo, mid) and [mid, hi), mid = (lo + hi) / 2, into the slot of split lo, and whichever thread
+// completes a node's second half combines it. The tree never depends on which thread ran which split, so neither do
+// the bits. A thread runs a run of consecutive splits (ItemRuns), so most nodes combine on one thread, from results
+// it has just written, and the last split leaves one combination to do rather than a merge of every split.
+// A slot row holds the head_dim unnormalised outputs followed by the row's sum l, so that l combines with the very
+// operations that combine each output (V all ones then still gives exactly 1). The slots live in `storage`, kept
+// with the calling thread's scratch: fresh storage on every call was hundreds of KiB of pages to fault in.
 struct Partials {
-  int64_t row_stride = 0, rows_per_item = 0;  // floats per row (head_dim + 1), rows per item
-  // Not cleared: each split writes the rows it files before its block's merge reads them.
+  int64_t splits = 0, row_stride = 0, rows_per_item = 0;  // floats per row (head_dim + 1), rows per item
+  // Not cleared: a slot is written before any node reads it.
   float* o = nullptr;
   float* m = nullptr;
-  std::unique_ptr<std::atomic<int64_t>[]> finished;  // splits done, per block
+  std::unique_ptr<std::atomic<int>[]> arrivals;  // halves done, per block and node (indexed by its mid)
 
   Partials(const Plan& plan, int64_t head_dim, std::vector<float>& storage)
-      : row_stride(head_dim + 1), rows_per_item(plan.max_rows) {
-    const size_t items = plan.blocks.size() * size_t(plan.splits);
+      : splits(plan.splits), row_stride(head_dim + 1), rows_per_item(plan.max_rows) {
+    const size_t items = plan.blocks.size() * size_t(splits);
     const size_t o_size = items * size_t(rows_per_item * row_stride);
     storage.resize(std::max(storage.size(), o_size + items * size_t(rows_per_item)));
     o = storage.data();
     m = o + o_size;
-    finished.reset(new std::atomic<int64_t>[plan.blocks.size()]);
-    for (size_t b = 0; b < plan.blocks.size(); ++b) finished[b].store(0);
+    arrivals.reset(new std::atomic<int>[items]);
+    for (size_t i = 0; i < items; ++i) arrivals[i].store(0, std::memory_order_relaxed);
   }
-  float* o_of(int64_t item) { return o + item * rows_per_item * row_stride; }
-  float* m_of(int64_t item) { return m + item * rows_per_item; }
+  float* o_of(int64_t block, int64_t split) { return o + (block * splits + split) * rows_per_item * row_stride; }
+  float* m_of(int64_t block, int64_t split) { return m + (block * splits + split) * rows_per_item; }
+  // True for the second of a node's two halves to arrive.
+  bool second_half(int64_t block, int64_t mid) {
+    return arrivals[size_t(block * splits + mid)].fetch_add(1, std::memory_order_acq_rel) == 1;
+  }
+
+  // Slot lo <- the combination of slots lo and mid, row by row: weights relative to the larger running max.
+  void combine(int64_t block, int64_t rows, int64_t lo, int64_t mid) {
+    const int64_t D = row_stride - 1;
+    float *m_lo = m_of(block, lo), *m_mid = m_of(block, mid);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float top = std::max(m_lo[r], m_mid[r]);
+      const float w_lo = std::exp(m_lo[r] - top), w_mid = std::exp(m_mid[r] - top);
+      float* a = o_of(block, lo) + r * row_stride;
+      const float* b = o_of(block, mid) + r * row_stride;
+      for (int64_t d = 0; d <= D; ++d) a[d] = w_lo * a[d] + w_mid * b[d];  // outputs, then l at d = D
+      m_lo[r] = top;
+    }
+  }
 };
 
-// Writes a block's rows, or files them as one split's partial result and merges the block once all its splits are in.
+// Writes a block's rows, or files them as one split's result and combines up the tree while it completes nodes,
+// writing the rows once it completes the root.
 void finish_block(const AttentionParams& p, const Plan& plan, int64_t block_index, int64_t split,
-                  const Workspace& ws, Partials* partials, std::vector<float>& merged) {
+                  const Workspace& ws, Partials* partials) {
   const Block& blk = plan.blocks[size_t(block_index)];
   const int64_t* heads = plan.head.data() + blk.first_row;
   const int64_t* pos = plan.pos.data() + blk.first_row;
@@ -243,26 +262,32 @@ void finish_block(const AttentionParams& p, const Plan& plan, int64_t block_inde
     for (int64_t r = 0; r < blk.rows; ++r) write_row(p, blk.batch, heads[r], pos[r], ws.o + r * ldd, ws.m[r], ws.l[r]);
     return;
   }
-  const int64_t first = block_index * splits, row_stride = partials->row_stride;
-  float* own = partials->o_of(first + split);
+  const int64_t row_stride = partials->row_stride;
+  float* own = partials->o_of(block_index, split);
   for (int64_t r = 0; r < blk.rows; ++r) {
     std::copy(ws.o + r * ldd, ws.o + r * ldd + D, own + r * row_stride);
     own[r * row_stride + D] = ws.l[r];
   }
-  std::copy(ws.m, ws.m + blk.rows, partials->m_of(first + split));
-  // The thread finishing a block's last split merges all of them, in split order.
-  if (partials->finished[block_index].fetch_add(1, std::memory_order_acq_rel) != splits - 1) return;
-  for (int64_t r = 0; r < blk.rows; ++r) {
-    float m = -FLT_MAX;
-    for (int64_t t = 0; t < splits; ++t) m = std::max(m, partials->m_of(first + t)[r]);
-    std::fill(merged.begin(), merged.end(), 0.f);
-    for (int64_t t = 0; t < splits; ++t) {
-      const float w = std::exp(partials->m_of(first + t)[r] - m);
-      const float* o = partials->o_of(first + t) + r * row_stride;
-      for (int64_t d = 0; d <= D; ++d) merged[size_t(d)] += w * o[d];  // outputs, then l at d = D
-    }
-    write_row(p, blk.batch, heads[r], pos[r], merged.data(), m, merged[size_t(D)]);
+  std::copy(ws.m, ws.m + blk.rows, partials->m_of(block_index, split));
+  // The nodes from the root down to this split's leaf, then up again while this split completes them.
+  int64_t lo[64], hi[64];
+  int depth = 0;
+  for (int64_t a = 0, b = splits; b - a > 1; ++depth) {
+    lo[depth] = a;
+    hi[depth] = b;
+    const int64_t mid = (a + b) / 2;
+    if (split < mid) b = mid;
+    else a = mid;
   }
+  while (depth-- > 0) {
+    const int64_t mid = (lo[depth] + hi[depth]) / 2;
+    if (!partials->second_half(block_index, mid)) return;
+    partials->combine(block_index, blk.rows, lo[depth], mid);
+  }
+  const float* root = partials->o_of(block_index, 0);
+  const float* m = partials->m_of(block_index, 0);
+  for (int64_t r = 0; r < blk.rows; ++r)
+    write_row(p, blk.batch, heads[r], pos[r], root + r * row_stride, m[r], root[r * row_stride + D]);
 }
 
 // The items dealt out as one contiguous run per thread, in item order, each run with its own counter: a thread takes
@@ -348,7 +373,7 @@ void run_plan(const AttentionParams& p, const Plan& plan, int num_threads) {
       attend(p, sc.items.data(), sc.ws.data(), count, ahead);
       const int64_t first = plan.set_first[size_t(now.item / splits)];
       for (int64_t i = 0; i < count; ++i)
-        finish_block(p, plan, first + i, now.item % splits, sc.ws[size_t(i)], partials.get(), sc.merged);
+        finish_block(p, plan, first + i, now.item % splits, sc.ws[size_t(i)], partials.get());
       const ItemRuns::Claim next = runs.claim(thread_index);
       prefetched = next.item >= 0 && next.item == now.likely_next;
       if (prefetched) {
