@@ -47,6 +47,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   Napi::Function device_buffer = DeviceBuffer::Define(env);
   data->device_buffer = Napi::Persistent(device_buffer);
+  Napi::Array keys = Napi::Array::New(env, size_t(Key::Count));
+  for (uint32_t k = 0; k < uint32_t(Key::Count); ++k) keys.Set(k, Napi::String::New(env, kKeyNames[k]));
+  data->keys = Napi::Persistent(keys);
   env.SetInstanceData(data);
   exports.Set("DeviceBuffer", device_buffer);
   exports.Set("PinnedBuffer", PinnedBuffer::Define(env));

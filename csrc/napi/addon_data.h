@@ -1,14 +1,39 @@
-// Per-environment state of the addon: the constructors of its classes, for instanceof checks on arguments.
+// Per-environment state of the addon: the constructors of its classes, for instanceof checks on arguments, and the
+// property names the binding reads on every call.
 #pragma once
 #include <napi.h>
 
+#include <cstddef>
+
 namespace gqa_napi {
+
+// Properties of the tensors and options that attention() reads. Each is looked up by a JS string made once, kept in
+// an array (Node-API 8 holds references to objects only): a lookup by C string has V8 hash and intern the name on
+// every call.
+enum class Key {
+  Data, Dtype, ByteOffset, Shape, Strides,
+  Lse, HeadMap, CuSeqlensQ, CuSeqlensKv, Sinks, PageTable, SeqlensKv, PagesPerSeq,
+  Scale, Softcap, Causal, Alignment, WindowLeft, WindowRight, Fault, Backend, Threads,
+  Count
+};
+constexpr const char* kKeyNames[] = {
+    "data", "dtype", "byteOffset", "shape", "strides",
+    "lse", "headMap", "cuSeqlensQ", "cuSeqlensKv", "sinks", "pageTable", "seqlensKv", "pagesPerSeq",
+    "scale", "softcap", "causal", "alignment", "windowLeft", "windowRight", "fault", "backend", "threads"};
+static_assert(sizeof(kKeyNames) / sizeof(kKeyNames[0]) == size_t(Key::Count), "one name per key");
+constexpr const char* key_name(Key key) { return kKeyNames[size_t(key)]; }
 
 struct AddonData {
   Napi::FunctionReference device_buffer;
+  Napi::Reference<Napi::Array> keys;  // the name of Key k at index k
 };
 
 // Set once by the module initializer (addon.cpp).
 inline AddonData& addon_data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
+
+// obj[key].
+inline Napi::Value property(Napi::Object obj, Key key) {
+  return obj.Get(addon_data(obj.Env()).keys.Value().Get(uint32_t(key)));
+}
 
 }  // namespace gqa_napi

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "napi/addon_data.h"
 #include "napi/device_buffer.h"
 #include "napi/pinned_buffer.h"
 
@@ -25,8 +26,8 @@ Napi::Reference<Napi::Array> hold(Napi::Env env, const HeldValues& held) {
   return Napi::Persistent(array);
 }
 
-HostBytes typed_array_bytes(Napi::Env env, Napi::Value value, const std::string& name) {
-  if (!value.IsTypedArray()) throw_error(env, Status::InvalidDType, name + ": expected a TypedArray");
+HostBytes typed_array_bytes(Napi::Env env, Napi::Value value, const ArgName& name) {
+  if (!value.IsTypedArray()) throw_error(env, Status::InvalidDType, name.str() + ": expected a TypedArray");
   Napi::TypedArray array = value.As<Napi::TypedArray>();
   // napi_get_typedarray_info gives the data of a SharedArrayBuffer's views too, where Napi::ArrayBuffer cannot.
   void* data = nullptr;
@@ -34,8 +35,8 @@ HostBytes typed_array_bytes(Napi::Env env, Napi::Value value, const std::string&
   bool detached = false;
   if (napi_get_typedarray_info(env, array, nullptr, nullptr, &data, &buffer, nullptr) != napi_ok ||
       napi_is_detached_arraybuffer(env, buffer, &detached) != napi_ok)
-    throw_error(env, Status::Internal, name + ": cannot read the TypedArray");
-  if (detached) throw_error(env, Status::BufferTooSmall, name + ": the ArrayBuffer is detached");
+    throw_error(env, Status::Internal, name.str() + ": cannot read the TypedArray");
+  if (detached) throw_error(env, Status::BufferTooSmall, name.str() + ": the ArrayBuffer is detached");
   return HostBytes{data, array.ByteLength(), array.ElementSize()};
 }
 
@@ -48,7 +49,7 @@ struct View {
 };
 
 // The memory behind a TypedArray, checked for detachment, held (with any pinned block it lies in) for the call.
-View typed_array_view(Napi::Env env, Napi::Value value, const std::string& name, HeldValues* held) {
+View typed_array_view(Napi::Env env, Napi::Value value, const ArgName& name, HeldValues* held) {
   const HostBytes host = typed_array_bytes(env, value, name);
   held->values.push_back(value);
   if (host.data != nullptr)
@@ -57,14 +58,14 @@ View typed_array_view(Napi::Env env, Napi::Value value, const std::string& name,
 }
 
 template <typename T>
-gqa::ArrayArg<T> array_arg(Napi::Env env, Napi::Object options, const char* key, napi_typedarray_type type,
+gqa::ArrayArg<T> array_arg(Napi::Env env, Napi::Object options, Key key, napi_typedarray_type type,
                            const char* type_name, HeldValues* held) {
   gqa::ArrayArg<T> a;
-  Napi::Value value = options.Get(key);
+  Napi::Value value = property(options, key);
   if (value.IsUndefined() || value.IsNull()) return a;
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type)
-    throw_error(env, Status::InvalidDType, std::string(key) + ": expected an " + type_name);
-  View v = typed_array_view(env, value, key, held);
+    throw_error(env, Status::InvalidDType, std::string(key_name(key)) + ": expected an " + type_name);
+  View v = typed_array_view(env, value, key_name(key), held);
   a.data = static_cast<const T*>(v.data);
   a.length = int64_t(v.bytes / sizeof(T));
   if (a.data == nullptr) a.data = reinterpret_cast<const T*>(alignof(T));  // empty but given: non-null, never read
@@ -72,21 +73,21 @@ gqa::ArrayArg<T> array_arg(Napi::Env env, Napi::Object options, const char* key,
 }
 
 // An integer argument: a JS number that is finite and integral, within [lo, hi].
-int64_t integer(Napi::Env env, Napi::Value value, const std::string& name, Status status, int64_t lo, int64_t hi) {
-  if (!value.IsNumber()) throw_error(env, status, name + ": expected an integer");
+int64_t integer(Napi::Env env, Napi::Value value, const ArgName& name, Status status, int64_t lo, int64_t hi) {
+  if (!value.IsNumber()) throw_error(env, status, name.str() + ": expected an integer");
   const double d = value.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(d) || d != std::floor(d) || d < double(lo) || d > double(hi))
     throw_error(env, status,
-                name + ": expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+                name.str() + ": expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   return int64_t(d);
 }
 
-gqa::DType dtype_of(Napi::Env env, Napi::Value value, const std::string& name) {
+gqa::DType dtype_of(Napi::Env env, Napi::Value value, const char* name) {
   const std::string s = value.IsString() ? value.As<Napi::String>().Utf8Value() : "";
   if (s == "f32") return gqa::DType::F32;
   if (s == "bf16") return gqa::DType::BF16;
   if (s == "f16") return gqa::DType::F16;
-  throw_error(env, Status::InvalidDType, name + ": dtype must be 'f32', 'bf16' or 'f16'");
+  throw_error(env, Status::InvalidDType, std::string(name) + ": dtype must be 'f32', 'bf16' or 'f16'");
 }
 
 // The memory of a DeviceBuffer from `byte_offset` on: prepare_attention checks the tensor against the allocation.
@@ -108,58 +109,59 @@ View device_view(Napi::Env env, DeviceBuffer* buffer, Napi::Value data, Napi::Va
 
 // A tensor descriptor { data: TypedArray, dtype, shape: number[], strides?: number[] }, or with data a
 // DeviceBuffer and an optional byteOffset. *place says where its data is.
-gqa::TensorArg tensor_arg(Napi::Env env, Napi::Value value, const std::string& name, HeldValues* held, Place* place) {
-  if (!value.IsObject()) throw_error(env, Status::InvalidShape, name + ": expected a tensor");
+gqa::TensorArg tensor_arg(Napi::Env env, Napi::Value value, const char* name, HeldValues* held, Place* place) {
+  if (!value.IsObject()) throw_error(env, Status::InvalidShape, std::string(name) + ": expected a tensor");
   Napi::Object obj = value.As<Napi::Object>();
   gqa::TensorArg t;
-  t.dtype = dtype_of(env, obj.Get("dtype"), name);
-  Napi::Value data = obj.Get("data");
+  t.dtype = dtype_of(env, property(obj, Key::Dtype), name);
+  Napi::Value data = property(obj, Key::Data);
   *place = Place{};
-  DeviceBuffer* device_buffer = DeviceBuffer::Unwrap(data);
-  View v = device_buffer ? device_view(env, device_buffer, data, obj.Get("byteOffset"), t.dtype, name, held, place)
-                         : typed_array_view(env, data, name + ".data", held);
+  DeviceBuffer* device_buffer = data.IsTypedArray() ? nullptr : DeviceBuffer::Unwrap(data);
+  View v = device_buffer ? device_view(env, device_buffer, data, property(obj, Key::ByteOffset), t.dtype, name, held,
+                                       place)
+                         : typed_array_view(env, data, ArgName(name, ".data"), held);
   if (v.element_size != size_t(gqa::dtype_size(t.dtype)))
     throw_error(env, Status::InvalidDType,
-                name + ": dtype " + gqa::dtype_name(t.dtype) + " needs " +
+                std::string(name) + ": dtype " + gqa::dtype_name(t.dtype) + " needs " +
                     (t.dtype == gqa::DType::F32 ? "a Float32Array" : "a 16-bit typed array (Uint16Array)"));
   t.data = v.data;
   t.bytes = v.bytes;
 
-  Napi::Value shape = obj.Get("shape");
-  if (!shape.IsArray()) throw_error(env, Status::InvalidShape, name + ".shape: expected an array");
+  Napi::Value shape = property(obj, Key::Shape);
+  if (!shape.IsArray()) throw_error(env, Status::InvalidShape, std::string(name) + ".shape: expected an array");
   Napi::Array sa = shape.As<Napi::Array>();
   if (sa.Length() < 3 || sa.Length() > 4)
-    throw_error(env, Status::InvalidShape, name + ".shape: expected 4 dimensions (3 for varlen), got " +
+    throw_error(env, Status::InvalidShape, std::string(name) + ".shape: expected 4 dimensions (3 for varlen), got " +
                                                std::to_string(sa.Length()));
   t.rank = int(sa.Length());
   for (int i = 0; i < t.rank; ++i)
-    t.shape[i] = integer(env, sa.Get(uint32_t(i)), name + ".shape[" + std::to_string(i) + "]", Status::InvalidShape, 0,
-                         INT32_MAX);
+    t.shape[i] = integer(env, sa.Get(uint32_t(i)), ArgName(name, ".shape", i), Status::InvalidShape, 0, INT32_MAX);
 
-  Napi::Value strides = obj.Get("strides");
+  Napi::Value strides = property(obj, Key::Strides);
   if (!strides.IsUndefined() && !strides.IsNull()) {
     if (!strides.IsArray() || strides.As<Napi::Array>().Length() != uint32_t(t.rank))
-      throw_error(env, Status::InvalidStride, name + ".strides: expected " + std::to_string(t.rank) + " integers");
+      throw_error(env, Status::InvalidStride,
+                  std::string(name) + ".strides: expected " + std::to_string(t.rank) + " integers");
     Napi::Array st = strides.As<Napi::Array>();
     for (int i = 0; i < t.rank; ++i)
-      t.stride[i] = integer(env, st.Get(uint32_t(i)), name + ".strides[" + std::to_string(i) + "]",
-                            Status::InvalidStride, 0, int64_t(1) << 40);
+      t.stride[i] = integer(env, st.Get(uint32_t(i)), ArgName(name, ".strides", i), Status::InvalidStride, 0,
+                            int64_t(1) << 40);
     t.has_stride = true;
   }
   return t;
 }
 
-double number_option(Napi::Env env, Napi::Object options, const char* key, double fallback) {
-  Napi::Value v = options.Get(key);
+double number_option(Napi::Env env, Napi::Object options, Key key, double fallback) {
+  Napi::Value v = property(options, key);
   if (v.IsUndefined() || v.IsNull()) return fallback;
-  if (!v.IsNumber()) throw_error(env, Status::InvalidOption, std::string(key) + ": expected a number");
+  if (!v.IsNumber()) throw_error(env, Status::InvalidOption, std::string(key_name(key)) + ": expected a number");
   return v.As<Napi::Number>().DoubleValue();
 }
 
-std::string string_option(Napi::Env env, Napi::Object options, const char* key, const char* fallback) {
-  Napi::Value v = options.Get(key);
+std::string string_option(Napi::Env env, Napi::Object options, Key key, const char* fallback) {
+  Napi::Value v = property(options, key);
   if (v.IsUndefined() || v.IsNull()) return fallback;
-  if (!v.IsString()) throw_error(env, Status::InvalidOption, std::string(key) + ": expected a string");
+  if (!v.IsString()) throw_error(env, Status::InvalidOption, std::string(key_name(key)) + ": expected a string");
   return v.As<Napi::String>().Utf8Value();
 }
 
@@ -200,41 +202,44 @@ void unpack_attention_args(const Napi::CallbackInfo& info, gqa::AttentionRequest
   if (!info[4].IsUndefined() && !info[4].IsNull() && !info[4].IsObject())
     throw_error(env, Status::InvalidOption, "options: expected an object");
 
-  req->lse = array_arg<float>(env, options, "lse", napi_float32_array, "Float32Array", held);
-  req->head_map = array_arg<int32_t>(env, options, "headMap", napi_int32_array, "Int32Array", held);
-  req->cu_seqlens_q = array_arg<int32_t>(env, options, "cuSeqlensQ", napi_int32_array, "Int32Array", held);
-  req->cu_seqlens_kv = array_arg<int32_t>(env, options, "cuSeqlensKv", napi_int32_array, "Int32Array", held);
-  req->sinks = array_arg<float>(env, options, "sinks", napi_float32_array, "Float32Array", held);
-  req->page_table = array_arg<int32_t>(env, options, "pageTable", napi_int32_array, "Int32Array", held);
-  req->seqlens_kv = array_arg<int32_t>(env, options, "seqlensKv", napi_int32_array, "Int32Array", held);
-  Napi::Value pages = options.Get("pagesPerSeq");
+  req->lse = array_arg<float>(env, options, Key::Lse, napi_float32_array, "Float32Array", held);
+  req->head_map = array_arg<int32_t>(env, options, Key::HeadMap, napi_int32_array, "Int32Array", held);
+  req->cu_seqlens_q = array_arg<int32_t>(env, options, Key::CuSeqlensQ, napi_int32_array, "Int32Array", held);
+  req->cu_seqlens_kv = array_arg<int32_t>(env, options, Key::CuSeqlensKv, napi_int32_array, "Int32Array", held);
+  req->sinks = array_arg<float>(env, options, Key::Sinks, napi_float32_array, "Float32Array", held);
+  req->page_table = array_arg<int32_t>(env, options, Key::PageTable, napi_int32_array, "Int32Array", held);
+  req->seqlens_kv = array_arg<int32_t>(env, options, Key::SeqlensKv, napi_int32_array, "Int32Array", held);
+  Napi::Value pages = property(options, Key::PagesPerSeq);
   if (!pages.IsUndefined() && !pages.IsNull())
-    req->pages_per_seq = integer(env, pages, "pagesPerSeq", Status::InvalidShape, 0, INT32_MAX);
+    req->pages_per_seq = integer(env, pages, key_name(Key::PagesPerSeq), Status::InvalidShape, 0, INT32_MAX);
 
-  Napi::Value scale = options.Get("scale");
+  Napi::Value scale = property(options, Key::Scale);
   if (!scale.IsUndefined() && !scale.IsNull()) {
     req->has_scale = true;
-    req->scale = float(number_option(env, options, "scale", 0));
+    req->scale = float(number_option(env, options, Key::Scale, 0));
   }
-  req->softcap = float(number_option(env, options, "softcap", 0));
-  Napi::Value causal = options.Get("causal");
+  req->softcap = float(number_option(env, options, Key::Softcap, 0));
+  Napi::Value causal = property(options, Key::Causal);
   if (!causal.IsUndefined() && !causal.IsNull() && !causal.IsBoolean())
     throw_error(env, Status::InvalidOption, "causal: expected a boolean");
   req->causal = causal.IsBoolean() && causal.As<Napi::Boolean>().Value();
-  const std::string alignment = string_option(env, options, "alignment", "top-left");
+  const std::string alignment = string_option(env, options, Key::Alignment, "top-left");
   if (alignment == "top-left") req->alignment = gqa::Alignment::TopLeft;
   else if (alignment == "bottom-right") req->alignment = gqa::Alignment::BottomRight;
   else throw_error(env, Status::InvalidOption, "alignment: expected 'top-left' or 'bottom-right'");
-  auto window_side = [&](const char* key) {
-    Napi::Value w = options.Get(key);
-    return (w.IsUndefined() || w.IsNull()) ? int64_t(-1) : integer(env, w, key, Status::InvalidOption, -1, INT32_MAX);
+  auto window_side = [&](Key key) {
+    Napi::Value w = property(options, key);
+    return (w.IsUndefined() || w.IsNull()) ? int64_t(-1)
+                                           : integer(env, w, key_name(key), Status::InvalidOption, -1, INT32_MAX);
   };
-  req->window_left = window_side("windowLeft");
-  req->window_right = window_side("windowRight");
-  req->fault = fault_of(env, string_option(env, options, "fault", "none"));
-  run->backend = backend_of(env, string_option(env, options, "backend", "cpu"));
-  Napi::Value threads = options.Get("threads");
-  run->threads = (threads.IsUndefined() || threads.IsNull()) ? 0 : int(integer(env, threads, "threads", Status::InvalidOption, 0, 1024));
+  req->window_left = window_side(Key::WindowLeft);
+  req->window_right = window_side(Key::WindowRight);
+  req->fault = fault_of(env, string_option(env, options, Key::Fault, "none"));
+  run->backend = backend_of(env, string_option(env, options, Key::Backend, "cpu"));
+  Napi::Value threads = property(options, Key::Threads);
+  run->threads = (threads.IsUndefined() || threads.IsNull())
+                     ? 0
+                     : int(integer(env, threads, key_name(Key::Threads), Status::InvalidOption, 0, 1024));
 }
 
 }  // namespace gqa_napi

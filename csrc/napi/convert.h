@@ -36,6 +36,24 @@ struct HeldValues {
 // A persistent array of held.values, for an async worker to own until it settles.
 Napi::Reference<Napi::Array> hold(Napi::Env env, const HeldValues& held);
 
+// An argument's name for error messages ("q", "q.data", "q.shape[2]"), put together only when a message needs it:
+// building the names of every argument on every call cost a short call a microsecond or more.
+class ArgName {
+ public:
+  ArgName(const char* base) : base_(base) {}
+  ArgName(const std::string& base) : base_(base.c_str()) {}  // for the call only: the string must outlive it
+  ArgName(const char* base, const char* field, int index = -1) : base_(base), field_(field), index_(index) {}
+  std::string str() const {
+    std::string s = std::string(base_) + field_;
+    return index_ < 0 ? s : s + "[" + std::to_string(index_) + "]";
+  }
+
+ private:
+  const char* base_;
+  const char* field_ = "";
+  int index_ = -1;
+};
+
 // The bytes a TypedArray views, over an ArrayBuffer or a SharedArrayBuffer (data is null or any pointer when it views
 // none). Throws ERR_GQA_DTYPE for a value that is not a TypedArray, ERR_GQA_BUFFER when its ArrayBuffer is detached.
 struct HostBytes {
@@ -43,7 +61,7 @@ struct HostBytes {
   size_t bytes;
   size_t element_size;
 };
-HostBytes typed_array_bytes(Napi::Env env, Napi::Value value, const std::string& name);
+HostBytes typed_array_bytes(Napi::Env env, Napi::Value value, const ArgName& name);
 
 // Fills req and run from (q, k, v, out, options). Collects every typed array and device buffer touched into held.
 // A tensor's data is a TypedArray (host) or a DeviceBuffer with a byteOffset; q, k, v and out must share a place.
