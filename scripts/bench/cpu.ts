@@ -124,8 +124,8 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return Number.isNaN(m) ? Infinity : m;
 }
 
-// Decode calls are short and this kind of shared VM noisy: medians of 21 calls ranged over 1.40-1.93x the read at
-// batch 1 in six runs, medians of 63 over 1.41-1.44x in three.
+// Decode calls are short and this kind of shared VM noisy: medians of 21 calls ranged over 1.41-1.93x the read at
+// batch 1 in six runs of one build, medians of 63 over 1.41-1.44x in three.
 const runs = (c: Case) => (c.decode ? 63 : 5);
 
 async function measureOurs(c: Case, sets: InputSet[]): Promise<{ result: CaseResult; firstOut: Tensor }> {
