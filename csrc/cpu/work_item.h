@@ -50,8 +50,8 @@ struct Workspace {
 };
 
 // What a thread runs around a kernel call, so that the call's last blocks can prefetch the first keys of the next
-// one: the items it expects to run next (next_count of them, 0 when none), and whether the call before prefetched the
-// current items' first keys in this way.
+// one: the items it expects to run next (next_count of them, 0 when none), and whether the call before was given the
+// current items as its next ones (and so, for sets of few-row items, prefetched their first keys).
 struct Lookahead {
   const WorkItem* next = nullptr;
   int64_t next_count = 0;
