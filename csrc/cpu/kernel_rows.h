@@ -39,12 +39,17 @@ inline const char* row_address(const AttentionParams& p, const void* base, const
   return static_cast<const char*>(base) + element * dtype_size(p.dtype);
 }
 
+// Bytes a row of head_dim elements spans in a K or V tensor with these strides, its first element to its last.
+inline int64_t row_span_bytes(const AttentionParams& p, const int64_t stride[4]) {
+  return ((p.head_dim - 1) * stride[3] + 1) * dtype_size(p.dtype);
+}
+
 // Prefetches key j's row of the item's KV head in the K or V tensor `base` (with its strides), if the item visits j.
 inline void prefetch_row(const AttentionParams& p, const void* base, const int64_t stride[4], const WorkItem& it,
                          int64_t j) {
   if (j >= it.key_end) return;
   const char* row = row_address(p, base, stride, it, j);
-  const int64_t bytes = ((p.head_dim - 1) * stride[3] + 1) * dtype_size(p.dtype);
+  const int64_t bytes = row_span_bytes(p, stride);
   for (int64_t at = 0; at < bytes; at += 64) __builtin_prefetch(row + at, 0, 2);
 }
 
@@ -86,7 +91,7 @@ inline PrefetchStream key_rows_stream(const AttentionParams& p, const void* base
                                       const WorkItem* items, int64_t count, int64_t j0, int64_t j1, int rate = 1) {
   j1 = std::min(j1, items[0].key_end);
   if (j0 >= j1) return {};
-  const int64_t row_bytes = ((p.head_dim - 1) * stride[3] + 1) * dtype_size(p.dtype);
+  const int64_t row_bytes = row_span_bytes(p, stride);
   const char* begin = row_address(p, base, stride, items[0], j0);
   const char* end = row_address(p, base, stride, items[count - 1], j1 - 1) + row_bytes;
   if (end <= begin || end - begin > (j1 - j0) * count * row_bytes) return {};  // strided or scattered rows
