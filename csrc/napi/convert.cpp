@@ -151,8 +151,8 @@ gqa::TensorArg tensor_arg(Napi::Env env, Napi::Value value, const char* name, He
   return t;
 }
 
-double number_option(Napi::Env env, Napi::Object options, Key key, double fallback) {
-  Napi::Value v = property(options, key);
+// The number v read from options[key], or fallback when it is absent.
+double number_option(Napi::Env env, Napi::Value v, Key key, double fallback) {
   if (v.IsUndefined() || v.IsNull()) return fallback;
   if (!v.IsNumber()) throw_error(env, Status::InvalidOption, std::string(key_name(key)) + ": expected a number");
   return v.As<Napi::Number>().DoubleValue();
@@ -216,9 +216,9 @@ void unpack_attention_args(const Napi::CallbackInfo& info, gqa::AttentionRequest
   Napi::Value scale = property(options, Key::Scale);
   if (!scale.IsUndefined() && !scale.IsNull()) {
     req->has_scale = true;
-    req->scale = float(number_option(env, options, Key::Scale, 0));
+    req->scale = float(number_option(env, scale, Key::Scale, 0));
   }
-  req->softcap = float(number_option(env, options, Key::Softcap, 0));
+  req->softcap = float(number_option(env, property(options, Key::Softcap), Key::Softcap, 0));
   Napi::Value causal = property(options, Key::Causal);
   if (!causal.IsUndefined() && !causal.IsNull() && !causal.IsBoolean())
     throw_error(env, Status::InvalidOption, "causal: expected a boolean");
