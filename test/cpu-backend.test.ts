@@ -34,7 +34,7 @@ const cases: Case[] = [];
 // Head layouts x masks, ragged lengths (not multiples of any tile), f32 and bf16.
 for (const [hname, Hq, Hkv] of heads) {
   for (const [mname, options] of masks) {
-    cases.push({ name: `${hname} ${mname} prefill`, B: 2, Sq: 37, Skv: 83, Hq, Hkv, D: 64, options: sinksFor(options, Hq) });
+    cases.push({ name: `${hname} ${mname} prefill`, B: 2, Sq: 37, Skv: 283, Hq, Hkv, D: 64, options: sinksFor(options, Hq) });
   }
   cases.push({ name: `${hname} decode`, B: 3, Sq: 1, Skv: 301, Hq, Hkv, D: 128, options: { causal: 'bottom-right' } });
 }
@@ -42,7 +42,7 @@ cases.push(
   { name: 'uneven head map', B: 1, Sq: 29, Skv: 71, Hq: 7, Hkv: 3, D: 64, options: { headMap: new Int32Array([2, 0, 0, 2, 2, 2, 1]), causal: 'bottom-right' } },
   { name: 'uneven head map decode', B: 2, Sq: 1, Skv: 257, Hq: 5, Hkv: 4, D: 128, options: { headMap: new Int32Array([3, 3, 3, 0, 1]) } },
   { name: 'Sq > Skv bottom-right (fully masked rows)', B: 1, Sq: 50, Skv: 20, Hq: 4, Hkv: 2, D: 32, options: { causal: 'bottom-right' } },
-  { name: 'BHSD strided views', B: 2, Sq: 33, Skv: 65, Hq: 8, Hkv: 2, D: 64, bhsd: true, options: { causal: true } },
+  { name: 'BHSD strided views', B: 2, Sq: 33, Skv: 165, Hq: 8, Hkv: 2, D: 64, bhsd: true, options: { causal: true } },
   { name: 'varlen', B: 3, Sq: 0, Skv: 0, Hq: 8, Hkv: 2, D: 64, varlen: [[5, 40], [0, 9], [31, 31]], options: { causal: 'bottom-right' } },
   { name: 'long decode split across threads', B: 1, Sq: 1, Skv: 2047, Hq: 8, Hkv: 2, D: 128, options: { causal: 'bottom-right' } },
   { name: 'chunked prefill', B: 1, Sq: 16, Skv: 700, Hq: 4, Hkv: 1, D: 128, options: { causal: 'bottom-right', window: [300, 0] } },

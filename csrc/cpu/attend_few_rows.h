@@ -40,7 +40,7 @@ constexpr int kOutputVectors = V::registers >= 32 ? 4 : 2;
 constexpr int kOutputRows = 4;
 // Keys per output block, taken across all the items before the next block. In [B, S, Hkv, D] the rows of one key
 // for all KV heads fill one 4 KiB page, and the hardware prefetcher follows one stream per page: a block of 16
-// keys keeps 16 streams going, where a whole 64-key tile per item kept 64 and was 15-20% slower from memory.
+// keys keeps 16 streams going, where a whole tile per item (64 keys then) kept 64 and was 15-20% slower from memory.
 constexpr int64_t kOutputKeys = 16;
 
 // The keys a tile's prefetches address, by column from the tile's start: its own keys [t0, t0 + n) of `items`, then,

@@ -10,8 +10,10 @@
 namespace gqa {
 namespace cpu {
 
-// Keys per KV tile. Every tile is converted to f32 once and used by all the query rows of its work item.
-constexpr int64_t kKvTile = 64;
+// Keys per KV tile. Every tile is converted to f32 once and used by all the query rows of its work item. 128 rather
+// than 64 halves the softmax steps and pass changes per key: f32 prefill (Hq=32, Hkv=8, D=128, 512 tokens, 2 threads)
+// took 13.0 ms against 13.6 at batch 1.
+constexpr int64_t kKvTile = 128;
 
 // Rows and head dims are padded to this many floats in the scratch buffers: a whole number of vectors on every ISA.
 constexpr int64_t kPad = 16;
