@@ -31,9 +31,21 @@ struct AddonData {
 // Set once by the module initializer (addon.cpp).
 inline AddonData& addon_data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
 
-// obj[key].
-inline Napi::Value property(Napi::Object obj, Key key) {
-  return obj.Get(addon_data(obj.Env()).keys.Value().Get(uint32_t(key)));
-}
+// Reads properties by those names for the length of one call (one handle scope): each name is fetched from the
+// array on its first use only, so that a read is one Node-API call, not four.
+class PropertyReader {
+ public:
+  explicit PropertyReader(Napi::Env env) : names_(addon_data(env).keys.Value()) {}
+  // obj[key].
+  Napi::Value operator()(Napi::Object obj, Key key) {
+    napi_value& name = fetched_[size_t(key)];
+    if (name == nullptr) name = names_.Get(uint32_t(key));
+    return obj.Get(Napi::Value(obj.Env(), name));
+  }
+
+ private:
+  Napi::Array names_;
+  napi_value fetched_[size_t(Key::Count)] = {};
+};
 
 }  // namespace gqa_napi

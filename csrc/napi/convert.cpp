@@ -58,8 +58,8 @@ View typed_array_view(Napi::Env env, Napi::Value value, const ArgName& name, Hel
 }
 
 template <typename T>
-gqa::ArrayArg<T> array_arg(Napi::Env env, Napi::Object options, Key key, napi_typedarray_type type,
-                           const char* type_name, HeldValues* held) {
+gqa::ArrayArg<T> array_arg(Napi::Env env, PropertyReader& property, Napi::Object options, Key key,
+                           napi_typedarray_type type, const char* type_name, HeldValues* held) {
   gqa::ArrayArg<T> a;
   Napi::Value value = property(options, key);
   if (value.IsUndefined() || value.IsNull()) return a;
@@ -109,7 +109,8 @@ View device_view(Napi::Env env, DeviceBuffer* buffer, Napi::Value data, Napi::Va
 
 // A tensor descriptor { data: TypedArray, dtype, shape: number[], strides?: number[] }, or with data a
 // DeviceBuffer and an optional byteOffset. *place says where its data is.
-gqa::TensorArg tensor_arg(Napi::Env env, Napi::Value value, const char* name, HeldValues* held, Place* place) {
+gqa::TensorArg tensor_arg(Napi::Env env, PropertyReader& property, Napi::Value value, const char* name,
+                          HeldValues* held, Place* place) {
   if (!value.IsObject()) throw_error(env, Status::InvalidShape, std::string(name) + ": expected a tensor");
   Napi::Object obj = value.As<Napi::Object>();
   gqa::TensorArg t;
@@ -158,7 +159,8 @@ double number_option(Napi::Env env, Napi::Value v, Key key, double fallback) {
   return v.As<Napi::Number>().DoubleValue();
 }
 
-std::string string_option(Napi::Env env, Napi::Object options, Key key, const char* fallback) {
+std::string string_option(Napi::Env env, PropertyReader& property, Napi::Object options, Key key,
+                          const char* fallback) {
   Napi::Value v = property(options, key);
   if (v.IsUndefined() || v.IsNull()) return fallback;
   if (!v.IsString()) throw_error(env, Status::InvalidOption, std::string(key_name(key)) + ": expected a string");
@@ -187,11 +189,12 @@ Backend backend_of(Napi::Env env, const std::string& s) {
 void unpack_attention_args(const Napi::CallbackInfo& info, gqa::AttentionRequest* req, RunOptions* run,
                            HeldValues* held) {
   Napi::Env env = info.Env();
+  PropertyReader property(env);
   Place k_place, v_place, out_place;
-  req->q = tensor_arg(env, info[0], "q", held, &run->place);
-  req->k = tensor_arg(env, info[1], "k", held, &k_place);
-  req->v = tensor_arg(env, info[2], "v", held, &v_place);
-  req->out = tensor_arg(env, info[3], "out", held, &out_place);
+  req->q = tensor_arg(env, property, info[0], "q", held, &run->place);
+  req->k = tensor_arg(env, property, info[1], "k", held, &k_place);
+  req->v = tensor_arg(env, property, info[2], "v", held, &v_place);
+  req->out = tensor_arg(env, property, info[3], "out", held, &out_place);
   const std::pair<const char*, Place> others[] = {{"k", k_place}, {"v", v_place}, {"out", out_place}};
   for (const auto& [name, place] : others)
     if (place != run->place)
@@ -202,13 +205,13 @@ void unpack_attention_args(const Napi::CallbackInfo& info, gqa::AttentionRequest
   if (!info[4].IsUndefined() && !info[4].IsNull() && !info[4].IsObject())
     throw_error(env, Status::InvalidOption, "options: expected an object");
 
-  req->lse = array_arg<float>(env, options, Key::Lse, napi_float32_array, "Float32Array", held);
-  req->head_map = array_arg<int32_t>(env, options, Key::HeadMap, napi_int32_array, "Int32Array", held);
-  req->cu_seqlens_q = array_arg<int32_t>(env, options, Key::CuSeqlensQ, napi_int32_array, "Int32Array", held);
-  req->cu_seqlens_kv = array_arg<int32_t>(env, options, Key::CuSeqlensKv, napi_int32_array, "Int32Array", held);
-  req->sinks = array_arg<float>(env, options, Key::Sinks, napi_float32_array, "Float32Array", held);
-  req->page_table = array_arg<int32_t>(env, options, Key::PageTable, napi_int32_array, "Int32Array", held);
-  req->seqlens_kv = array_arg<int32_t>(env, options, Key::SeqlensKv, napi_int32_array, "Int32Array", held);
+  req->lse = array_arg<float>(env, property, options, Key::Lse, napi_float32_array, "Float32Array", held);
+  req->head_map = array_arg<int32_t>(env, property, options, Key::HeadMap, napi_int32_array, "Int32Array", held);
+  req->cu_seqlens_q = array_arg<int32_t>(env, property, options, Key::CuSeqlensQ, napi_int32_array, "Int32Array", held);
+  req->cu_seqlens_kv = array_arg<int32_t>(env, property, options, Key::CuSeqlensKv, napi_int32_array, "Int32Array", held);
+  req->sinks = array_arg<float>(env, property, options, Key::Sinks, napi_float32_array, "Float32Array", held);
+  req->page_table = array_arg<int32_t>(env, property, options, Key::PageTable, napi_int32_array, "Int32Array", held);
+  req->seqlens_kv = array_arg<int32_t>(env, property, options, Key::SeqlensKv, napi_int32_array, "Int32Array", held);
   Napi::Value pages = property(options, Key::PagesPerSeq);
   if (!pages.IsUndefined() && !pages.IsNull())
     req->pages_per_seq = integer(env, pages, key_name(Key::PagesPerSeq), Status::InvalidShape, 0, INT32_MAX);
@@ -223,7 +226,7 @@ void unpack_attention_args(const Napi::CallbackInfo& info, gqa::AttentionRequest
   if (!causal.IsUndefined() && !causal.IsNull() && !causal.IsBoolean())
     throw_error(env, Status::InvalidOption, "causal: expected a boolean");
   req->causal = causal.IsBoolean() && causal.As<Napi::Boolean>().Value();
-  const std::string alignment = string_option(env, options, Key::Alignment, "top-left");
+  const std::string alignment = string_option(env, property, options, Key::Alignment, "top-left");
   if (alignment == "top-left") req->alignment = gqa::Alignment::TopLeft;
   else if (alignment == "bottom-right") req->alignment = gqa::Alignment::BottomRight;
   else throw_error(env, Status::InvalidOption, "alignment: expected 'top-left' or 'bottom-right'");
@@ -234,8 +237,8 @@ void unpack_attention_args(const Napi::CallbackInfo& info, gqa::AttentionRequest
   };
   req->window_left = window_side(Key::WindowLeft);
   req->window_right = window_side(Key::WindowRight);
-  req->fault = fault_of(env, string_option(env, options, Key::Fault, "none"));
-  run->backend = backend_of(env, string_option(env, options, Key::Backend, "cpu"));
+  req->fault = fault_of(env, string_option(env, property, options, Key::Fault, "none"));
+  run->backend = backend_of(env, string_option(env, property, options, Key::Backend, "cpu"));
   Napi::Value threads = property(options, Key::Threads);
   run->threads = (threads.IsUndefined() || threads.IsNull())
                      ? 0
