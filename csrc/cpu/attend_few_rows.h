@@ -228,7 +228,9 @@ void softmax_rows(const AttentionParams& p, const WorkItem& it, const Workspace&
     const float m_old = ws.m[r], m_new = std::max(m_old, V::reduce_max(tile_max));
     const typename V::reg m = V::set1(m_new);
     for (int64_t c = 0; c < cols; c += W) V::store(s + c, V::exp(V::sub(V::load(s + c), m)));
-    const float alpha = std::exp(m_old - m_new);
+    // exp(m_old - m_new) is exactly 0 when the row had no keys (m_old = -FLT_MAX) and now has some; libm reaches that
+    // 0 by its slow underflow path, a fixed cost per row that showed in profiles of short decode calls.
+    const float alpha = m_old == -FLT_MAX && m_new > m_old ? 0.f : std::exp(m_old - m_new);
     ws.m[r] = m_new;
     if (alpha == 1.f) continue;
     ws.l[r] *= alpha;
