@@ -48,7 +48,7 @@ export interface AttentionOptions {
   lse?: Float32Array;
   /** Which backend runs the call. Default 'auto'. */
   backend?: BackendName;
-  /** CPU threads; default all cores. */
+  /** CPU threads; default every core the process may run on (its CPU affinity). */
   threads?: number;
   /** Test-only: a numerical fault the cpu backend injects (see the parity check). */
   fault?: string;

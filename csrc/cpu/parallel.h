@@ -4,14 +4,18 @@
 // Workers pull work from counters of the call's own, so which thread runs which item never changes a result.
 #pragma once
 #include <cstdint>
-#include <thread>
 
 namespace gqa {
 namespace cpu {
 
-// Resolves the caller's thread count: <= 0 means every hardware thread; never more than there are items.
+// The threads "every core" means: the CPUs the process may run on (its affinity mask, as taskset or a container's
+// cpuset sets it), counted once. std::thread::hardware_concurrency() counts the machine's CPUs by reading /sys on
+// every call, which took 6 us of each short call.
+int hardware_threads();
+
+// Resolves the caller's thread count: <= 0 means every core (hardware_threads); never more than there are items.
 inline int resolve_threads(int requested, int64_t items) {
-  int n = requested > 0 ? requested : int(std::thread::hardware_concurrency());
+  int n = requested > 0 ? requested : hardware_threads();
   if (n < 1) n = 1;
   if (int64_t(n) > items) n = items > 0 ? int(items) : 1;
   return n;

@@ -3,6 +3,7 @@
 // concurrent calls each get their threads; threads are never ended (the pool is deliberately never destroyed, so
 // nothing races with static destruction at process exit). A worker out of tasks polls the queue for a short while
 // before it blocks, so that a call right after another does not wait for workers to wake.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -10,6 +11,10 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+
+#if defined(__linux__)
+#include <sched.h>
+#endif
 
 #include "parallel.h"
 
@@ -110,6 +115,17 @@ class Pool {
 };
 
 }  // namespace
+
+int hardware_threads() {
+  static const int count = [] {
+#if defined(__linux__)
+    cpu_set_t set;  // up to 1024 CPUs; with more, the call fails and the machine's count stands
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
+    return std::max(1, int(std::thread::hardware_concurrency()));
+  }();
+  return count;
+}
 
 void run_on_pool(int threads, void (*run)(void*, int), void* context) {
   static Pool* pool = new Pool;  // never destroyed: see above
