@@ -33,6 +33,16 @@ export function contiguousStrides(shape: readonly number[]): number[] {
   return strides;
 }
 
+/** Whether `strides` are the contiguous (row-major) strides of `shape`. */
+export function hasContiguousStrides(shape: readonly number[], strides: readonly number[]): boolean {
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (strides[i] !== s) return false;
+    s *= shape[i];
+  }
+  return true;
+}
+
 /**
  * The runtime's Float16Array, or an object that behaves like one: named Float16Array, two bytes an element, its
  * elements inside an ArrayBuffer (a polyfill's instance, or one from another realm). Read at each call, since a
