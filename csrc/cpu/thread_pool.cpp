@@ -2,7 +2,8 @@
 // one thread index of one call. The pool grows when a call finds fewer idle threads than it has tasks, so
 // concurrent calls each get their threads; threads are never ended (the pool is deliberately never destroyed, so
 // nothing races with static destruction at process exit). A worker out of tasks polls the queue for a short while
-// before it blocks, so that a call right after another does not wait for workers to wake.
+// before it blocks, so that a call right after another does not wait for workers to wake; a caller done with its own
+// part polls for its workers likewise.
 #include <algorithm>
 #include <atomic>
 #include <chrono>

@@ -208,7 +208,8 @@ void unpack_attention_args(const Napi::CallbackInfo& info, gqa::AttentionRequest
   req->lse = array_arg<float>(env, property, options, Key::Lse, napi_float32_array, "Float32Array", held);
   req->head_map = array_arg<int32_t>(env, property, options, Key::HeadMap, napi_int32_array, "Int32Array", held);
   req->cu_seqlens_q = array_arg<int32_t>(env, property, options, Key::CuSeqlensQ, napi_int32_array, "Int32Array", held);
-  req->cu_seqlens_kv = array_arg<int32_t>(env, property, options, Key::CuSeqlensKv, napi_int32_array, "Int32Array", held);
+  req->cu_seqlens_kv =
+      array_arg<int32_t>(env, property, options, Key::CuSeqlensKv, napi_int32_array, "Int32Array", held);
   req->sinks = array_arg<float>(env, property, options, Key::Sinks, napi_float32_array, "Float32Array", held);
   req->page_table = array_arg<int32_t>(env, property, options, Key::PageTable, napi_int32_array, "Int32Array", held);
   req->seqlens_kv = array_arg<int32_t>(env, property, options, Key::SeqlensKv, napi_int32_array, "Int32Array", held);
