@@ -220,9 +220,9 @@ void attend_tile(const AttentionParams& p, const WorkItem& it, const Workspace& 
 
 // Runs items that share one key range tile by tile, every item on each tile before the next tile. A set of few-row
 // items goes through each tile together (attend_few_rows.h), and prefetches into what the thread runs next; a set
-// mixing both kinds (uneven head maps) runs item by item.
+// mixing both kinds (uneven head maps) runs item by item, and does not. Returns whether it prefetched (AttendFn).
 template <class V>
-void attend(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
+bool attend(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
             const Lookahead& ahead) {
   bool all_few_rows = true;
   for (int64_t i = 0; i < count; ++i) {
@@ -239,6 +239,7 @@ void attend(const AttentionParams& p, const WorkItem* items, const Workspace* ws
       else attend_tile<V>(p, items[i], ws[i], t0);
     }
   }
+  return all_few_rows && ahead.next_count > 0;
 }
 
 }  // namespace cpu

@@ -372,13 +372,14 @@ void run_plan(const AttentionParams& p, const Plan& plan, int num_threads) {
         ahead.next = sc.next_items.data();
         ahead.next_count = fill_items(plan, now.likely_next, sc.next_items);
       }
-      attend(p, sc.items.data(), sc.ws.data(), count, ahead);
+      const bool prefetched_next = attend(p, sc.items.data(), sc.ws.data(), count, ahead);
       const int64_t first = plan.set_first[size_t(now.item / splits)];
       for (int64_t i = 0; i < count; ++i)
         finish_block(p, plan, first + i, now.item % splits, sc.ws[size_t(i)], partials.get());
       const ItemRuns::Claim next = runs.claim(thread_index);
-      prefetched = next.item >= 0 && next.item == now.likely_next;
-      if (prefetched) {
+      const bool as_expected = next.item >= 0 && next.item == now.likely_next;
+      prefetched = as_expected && prefetched_next;
+      if (as_expected) {
         sc.items.swap(sc.next_items);
         count = ahead.next_count;
       } else if (next.item >= 0) {

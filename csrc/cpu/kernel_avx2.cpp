@@ -5,9 +5,9 @@
 namespace gqa {
 namespace cpu {
 
-void attend_avx2(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
+bool attend_avx2(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
                  const Lookahead& ahead) {
-  attend<VecAvx2>(p, items, ws, count, ahead);
+  return attend<VecAvx2>(p, items, ws, count, ahead);
 }
 
 }  // namespace cpu

@@ -52,8 +52,8 @@ struct Workspace {
 };
 
 // What a thread runs around a kernel call, so that the call's last blocks can prefetch the first keys of the next
-// one: the items it expects to run next (next_count of them, 0 when none), and whether the call before was given the
-// current items as its next ones (and so, for sets of few-row items, prefetched their first keys).
+// one: the items it expects to run next (next_count of them, 0 when none), and whether the call before prefetched the
+// current items' first keys (it was given them as its next ones and returned true).
 struct Lookahead {
   const WorkItem* next = nullptr;
   int64_t next_count = 0;
@@ -62,17 +62,18 @@ struct Lookahead {
 
 // A kernel runs the tiled online softmax of `count` items sharing one key range (each with its own workspace),
 // leaving in each workspace, for each row r < R, o[r] = sum_j exp(s_j - m[r]) v_j and l[r] = sum_j exp(s_j - m[r])
-// over the item's allowed keys (m[r] = -FLT_MAX and l[r] = 0 when it saw none).
-using AttendFn = void (*)(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
+// over the item's allowed keys (m[r] = -FLT_MAX and l[r] = 0 when it saw none). It returns whether it prefetched
+// the first keys of ahead.next (only sets of few-row items do), which the thread tells the call that runs them.
+using AttendFn = bool (*)(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
                           const Lookahead& ahead);
 
-void attend_scalar(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
+bool attend_scalar(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
                    const Lookahead& ahead);
-void attend_avx2(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
+bool attend_avx2(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
                  const Lookahead& ahead);
-void attend_avx512(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
+bool attend_avx512(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
                    const Lookahead& ahead);
-void attend_avx512bf16(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
+bool attend_avx512bf16(const AttentionParams& p, const WorkItem* items, const Workspace* ws, int64_t count,
                        const Lookahead& ahead);
 
 }  // namespace cpu
