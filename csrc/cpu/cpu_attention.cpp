@@ -84,25 +84,35 @@ void add_block(const AttentionParams& p, int64_t b, int64_t g, const int32_t* he
 
 Plan make_plan(const AttentionParams& p) {
   Plan plan;
-  // Query heads of each KV head, in head order: any head map, even or not.
-  std::vector<std::vector<int32_t>> group(size_t(p.heads_kv));
-  for (int64_t h = 0; h < p.heads_q; ++h) group[size_t(p.head_map[h])].push_back(int32_t(h));
+  // Query heads of each KV head, in head order, for any head map, even or not: KV head g's are
+  // by_group[group_first[g], group_first[g + 1]) (two allocations, where a vector per KV head took dozens).
+  std::vector<int32_t> by_group(size_t(p.heads_q)), group_first(size_t(p.heads_kv) + 1, 0);
+  for (int64_t h = 0; h < p.heads_q; ++h) ++group_first[size_t(p.head_map[h]) + 1];
+  for (int64_t g = 0; g < p.heads_kv; ++g) group_first[size_t(g) + 1] += group_first[size_t(g)];
+  {
+    std::vector<int32_t> at(group_first.begin(), group_first.end() - 1);
+    for (int64_t h = 0; h < p.heads_q; ++h) by_group[size_t(at[size_t(p.head_map[h])]++)] = int32_t(h);
+  }
+  auto group_size = [&](int64_t g) { return int64_t(group_first[size_t(g) + 1] - group_first[size_t(g)]); };
+  int64_t rows = 0;  // every query row once: reserved, the per-row arrays grow without reallocating
+  for (int64_t b = 0; b < p.batch; ++b) rows += p.seq_len_q(b) * p.heads_q;
+  for (std::vector<int64_t>* per_row : {&plan.q_offset, &plan.pos, &plan.head}) per_row->reserve(size_t(rows));
   for (int64_t b = 0; b < p.batch; ++b) {
     const int64_t sq = p.seq_len_q(b);
     for (int64_t g = 0; g < p.heads_kv; ++g) {
-      const int64_t G = int64_t(group[size_t(g)].size());
+      const int64_t G = group_size(g);
       if (G == 0) continue;
       const int64_t heads_per_block = std::min(G, kTargetRows);
       const int64_t positions_per_block = std::max<int64_t>(1, kTargetRows / G);
       // Later positions see more keys under a causal mask: queue them first so the long items start early.
       for (int64_t i1 = sq; i1 > 0; i1 -= positions_per_block)
         for (int64_t h0 = 0; h0 < G; h0 += heads_per_block)
-          add_block(p, b, g, group[size_t(g)].data() + h0, std::min(heads_per_block, G - h0),
+          add_block(p, b, g, by_group.data() + group_first[size_t(g)] + h0, std::min(heads_per_block, G - h0),
                     std::max<int64_t>(0, i1 - positions_per_block), i1, &plan);
     }
   }
   int64_t largest_group = 0;
-  for (const auto& heads : group) largest_group = std::max(largest_group, int64_t(heads.size()));
+  for (int64_t g = 0; g < p.heads_kv; ++g) largest_group = std::max(largest_group, group_size(g));
   const bool one_block_per_head = largest_group * p.seqlen_q <= kTargetRows;
   for (size_t i = 0; i < plan.blocks.size(); ++i) {
     if (i == 0 || !one_block_per_head || plan.blocks[i].batch != plan.blocks[i - 1].batch)
