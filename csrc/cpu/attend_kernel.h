@@ -121,11 +121,12 @@ void start_item(const AttentionParams& p, const WorkItem& it, const Workspace& w
   }
   std::fill(ws.o, ws.o + R * ldd, 0.f);
   // K/V tile columns past the head dim enter dot products and output columns that are never written back: keep
-  // them 0.
-  for (int64_t c = 0; c < kKvTile; ++c) {
-    std::fill(ws.k + c * ldd + D, ws.k + c * ldd + d_cols, 0.f);
-    std::fill(ws.v + c * ldd + D, ws.v + c * ldd + d_cols, 0.f);
-  }
+  // them 0. (A head dim of whole vectors has none.)
+  if (d_cols > D)
+    for (int64_t c = 0; c < kKvTile; ++c) {
+      std::fill(ws.k + c * ldd + D, ws.k + c * ldd + d_cols, 0.f);
+      std::fill(ws.v + c * ldd + D, ws.v + c * ldd + d_cols, 0.f);
+    }
 }
 
 // Converts key j's K and V rows into slot c of the workspace's tile.
