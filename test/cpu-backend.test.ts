@@ -45,6 +45,7 @@ cases.push(
   { name: 'BHSD strided views', B: 2, Sq: 33, Skv: 165, Hq: 8, Hkv: 2, D: 64, bhsd: true, options: { causal: true } },
   { name: 'varlen', B: 3, Sq: 0, Skv: 0, Hq: 8, Hkv: 2, D: 64, varlen: [[5, 40], [0, 9], [31, 31]], options: { causal: 'bottom-right' } },
   { name: 'long decode split across threads', B: 1, Sq: 1, Skv: 2047, Hq: 8, Hkv: 2, D: 128, options: { causal: 'bottom-right' } },
+  { name: 'short decode split by heads', B: 1, Sq: 1, Skv: 100, Hq: 16, Hkv: 8, D: 64, options: { causal: 'bottom-right' } },
   { name: 'chunked prefill', B: 1, Sq: 16, Skv: 700, Hq: 4, Hkv: 1, D: 128, options: { causal: 'bottom-right', window: [300, 0] } },
 );
 for (const D of [8, 16, 80, 136, 256, 512]) cases.push({ name: `head dim ${D}`, B: 1, Sq: 9, Skv: 21, Hq: 4, Hkv: 2, D, options: { causal: true } });
@@ -120,8 +121,10 @@ describe.each(dtypes)('cpu backend vs float64 reference, %s', (dtype) => {
   });
 });
 
-test('thread count does not change the bits', () => {
-  const c = cases.find((x) => x.name === 'long decode split across threads') as Case;
+// Long decode splits its keys (fixed by the shapes); short decode splits its KV heads into as many sets as there are
+// threads (which never changes a head's arithmetic), evenly or not, with an uneven head map too.
+test.each(['long decode split across threads', 'short decode split by heads', 'uneven head map decode'])('thread count does not change the bits: %s', (name) => {
+  const c = cases.find((x) => x.name === name) as Case;
   const { q, k, v, options } = inputs(c, 'bf16', 5);
   const one = attention(q, k, v, { ...options, threads: 1, returnLse: true });
   const two = attention(q, k, v, { ...options, threads: 2, returnLse: true });

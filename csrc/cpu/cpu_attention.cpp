@@ -1,7 +1,8 @@
 // The fast CPU backend's entry point: plans work items (query rows grouped by KV head, keys split when there are
 // too few items to occupy the threads), runs them on the selected SIMD kernel, combines split partials and writes
-// the outputs. Results depend only on the shapes, never on the thread count or on scheduling: the plan is fixed by
-// the shapes, each item is computed the same way whichever thread runs it, and splits combine along a fixed tree.
+// the outputs. Results depend only on the shapes, never on the thread count or on scheduling: the key splits are
+// fixed by the shapes, each item is computed the same way whichever thread runs it and whichever blocks share its
+// set, and splits combine along a fixed tree.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -82,7 +83,29 @@ void add_block(const AttentionParams& p, int64_t b, int64_t g, const int32_t* he
   plan->blocks.push_back(blk);
 }
 
-Plan make_plan(const AttentionParams& p) {
+// When the items (sets times key splits) are fewer than the threads, as in a short decode, each set is split by KV
+// heads into parts of at least kMinSplitKeys keys of one head, until there is an item per thread. Unlike key splits
+// this may follow the thread count: which blocks go through the tiles together never changes a block's arithmetic.
+// (64 keys over 8 KV heads on 2 threads: 2 parts of 4 heads.)
+void split_sets_by_heads(Plan* plan, int threads) {
+  const int64_t num_sets = int64_t(plan->set_first.size()) - 1;
+  if (num_sets == 0 || num_sets * plan->splits >= threads) return;
+  const int64_t parts_wanted = (threads + num_sets * plan->splits - 1) / (num_sets * plan->splits);
+  std::vector<int64_t> parts_first;
+  for (int64_t s = 0; s < num_sets; ++s) {
+    const int64_t first = plan->set_first[size_t(s)], n = plan->set_first[size_t(s) + 1] - first;
+    int64_t key_heads = 0;  // of one split
+    for (int64_t i = first; i < first + n; ++i)
+      key_heads += plan->blocks[size_t(i)].band_end - plan->blocks[size_t(i)].band_begin;
+    key_heads /= plan->splits;
+    const int64_t parts = std::max<int64_t>(1, std::min({n, parts_wanted, key_heads / kMinSplitKeys}));
+    for (int64_t k = 0; k < parts; ++k) parts_first.push_back(first + n * k / parts);
+  }
+  parts_first.push_back(int64_t(plan->blocks.size()));
+  plan->set_first = std::move(parts_first);
+}
+
+Plan make_plan(const AttentionParams& p, int threads) {
   Plan plan;
   // Query heads of each KV head, in head order, for any head map, even or not: KV head g's are
   // by_group[group_first[g], group_first[g + 1]) (two allocations, where a vector per KV head took dozens).
@@ -120,14 +143,15 @@ Plan make_plan(const AttentionParams& p) {
   }
   plan.set_first.push_back(int64_t(plan.blocks.size()));
   const int64_t num_sets = int64_t(plan.set_first.size()) - 1;
-  for (int64_t s = 0; s < num_sets; ++s)
-    plan.max_set = std::max(plan.max_set, plan.set_first[size_t(s) + 1] - plan.set_first[size_t(s)]);
   if (num_sets > 0 && num_sets < kMinItems) {
     int64_t longest = 0;
     for (const Block& blk : plan.blocks) longest = std::max(longest, blk.band_end - blk.band_begin);
     plan.splits = std::max<int64_t>(1, std::min((kMinItems + num_sets - 1) / num_sets,
                                                 (longest + kMinSplitKeys - 1) / kMinSplitKeys));
   }
+  split_sets_by_heads(&plan, threads);
+  for (size_t s = 0; s + 1 < plan.set_first.size(); ++s)
+    plan.max_set = std::max(plan.max_set, plan.set_first[s + 1] - plan.set_first[s]);
   return plan;
 }
 
@@ -410,8 +434,12 @@ Error cpu_attention(const AttentionParams& p, int num_threads) {
                                           " is not supported by the CPU backend: expected a multiple of 8 from 8 "
                                           "to 256, or 512"};
   try {
-    if (p.fault != Fault::None) cpu::attention_with_fault(p, num_threads);
-    else cpu::run_plan(p, cpu::make_plan(p), num_threads);
+    if (p.fault != Fault::None) {
+      cpu::attention_with_fault(p, num_threads);
+    } else {
+      const int threads = num_threads > 0 ? num_threads : cpu::hardware_threads();
+      cpu::run_plan(p, cpu::make_plan(p, threads), threads);
+    }
   } catch (const std::bad_alloc&) {
     return Error{Status::OutOfMemory, "CPU backend: out of memory for scratch buffers"};
   }
