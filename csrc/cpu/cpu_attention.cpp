@@ -437,7 +437,7 @@ Error cpu_attention(const AttentionParams& p, int num_threads) {
     if (p.fault != Fault::None) {
       cpu::attention_with_fault(p, num_threads);
     } else {
-      const int threads = num_threads > 0 ? num_threads : cpu::hardware_threads();
+      const int threads = cpu::requested_threads(num_threads);
       cpu::run_plan(p, cpu::make_plan(p, threads), threads);
     }
   } catch (const std::bad_alloc&) {

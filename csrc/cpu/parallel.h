@@ -13,9 +13,12 @@ namespace cpu {
 // every call, which took 6 us of each short call.
 int hardware_threads();
 
-// Resolves the caller's thread count: <= 0 means every core (hardware_threads); never more than there are items.
+// The caller's thread count: <= 0 means every core (hardware_threads).
+inline int requested_threads(int requested) { return requested > 0 ? requested : hardware_threads(); }
+
+// The caller's thread count, never more than there are items.
 inline int resolve_threads(int requested, int64_t items) {
-  int n = requested > 0 ? requested : hardware_threads();
+  int n = requested_threads(requested);
   if (n < 1) n = 1;
   if (int64_t(n) > items) n = items > 0 ? int(items) : 1;
   return n;
