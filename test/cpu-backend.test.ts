@@ -131,3 +131,26 @@ test.each(['long decode split across threads', 'short decode split by heads', 'u
   const many = attention(q, k, v, { ...options, threads: 7, returnLse: true });
   expect(sameBits(one.out, two.out) && sameBits(one.out, many.out) && sameBits(one.lse, many.lse)).toBe(true);
 });
+
+// The same K and V in a head-major buffer ([B, Hkv, S, D], seen as BSHD through its strides).
+function headMajor(t: Tensor): Tensor {
+  const [B, S, H, D] = t.shape;
+  const src = t.data as Float32Array | Uint16Array;
+  const dst = new (src.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(src.length);
+  for (let b = 0; b < B; b++)
+    for (let s = 0; s < S; s++)
+      for (let h = 0; h < H; h++) dst.set(src.subarray(((b * S + s) * H + h) * D, ((b * S + s) * H + h + 1) * D), ((b * H + h) * S + s) * D);
+  return new Tensor(dst, t.dtype, [B, H, S, D]).transpose(1, 2);
+}
+
+// Sets of several KV heads go through each key together only when a key's rows of all heads are adjacent, as in
+// BSHD; over head-major K and V each head runs alone. That grouping never changes a head's arithmetic.
+describe.each(dtypes)('layout does not change the bits, %s', (dtype) => {
+  test.each(['long decode split across threads', 'short decode split by heads', 'uneven head map decode', 'head dim 80'])('%s', (name) => {
+    const c = cases.find((x) => x.name === name) as Case;
+    const { q, k, v, options } = inputs(c, dtype, 9);
+    const bshd = attention(q, k, v, { ...options, returnLse: true });
+    const bhsd = attention(q, headMajor(k), headMajor(v), { ...options, returnLse: true });
+    expect(sameBits(bshd.out, bhsd.out) && sameBits(bshd.lse, bhsd.lse)).toBe(true);
+  });
+});
