@@ -143,6 +143,43 @@ function headMajor(t: Tensor): Tensor {
   return new Tensor(dst, t.dtype, [B, H, S, D]).transpose(1, 2);
 }
 
+// The same K and V in pages of `pageSize` keys, in a shuffled pool, with the page table to read them.
+function paged(k: Tensor, v: Tensor, pageSize: number, seed: number) {
+  const [B, S, H, D] = k.shape;
+  const perSeq = Math.ceil(S / pageSize), numPages = B * perSeq, pageElements = pageSize * H * D;
+  const next = rng(seed);
+  const order = Array.from({ length: numPages }, (_, i) => i);
+  for (let i = numPages - 1; i > 0; i--) {
+    const j = Math.floor(((next() + 1) / 2) * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const pool = (t: Tensor) => {
+    const src = t.data as Float32Array | Uint16Array;
+    const dst = new (src.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(numPages * pageElements);
+    for (let b = 0; b < B; b++)
+      for (let i = 0; i < perSeq; i++) {
+        const from = (b * S + i * pageSize) * H * D;
+        dst.set(src.subarray(from, Math.min(from + pageElements, (b + 1) * S * H * D)), order[b * perSeq + i] * pageElements);
+      }
+    return new Tensor(dst, t.dtype, [numPages, pageSize, H, D]);
+  };
+  const pages = { table: Int32Array.from(order), perSeq, seqlensKv: new Int32Array(B).fill(S) };
+  return { k: pool(k), v: pool(v), pages };
+}
+
+// Decode reads paged K and V in place, in runs of keys that end at each page's end: the same arithmetic as over
+// contiguous K and V, with pages of any size.
+describe.each(dtypes)('pages do not change the bits, %s', (dtype) => {
+  test.each([16, 5, 128])('pages of %i keys', (pageSize) => {
+    const c = cases.find((x) => x.name === 'GQA 4 decode') as Case;
+    const { q, k, v, options } = inputs(c, dtype, 21);
+    const pool = paged(k, v, pageSize, pageSize);
+    const contiguous = attention(q, k, v, { ...options, returnLse: true });
+    const pagedResult = attention(q, pool.k, pool.v, { ...options, pages: pool.pages, returnLse: true });
+    expect(sameBits(contiguous.out, pagedResult.out) && sameBits(contiguous.lse, pagedResult.lse)).toBe(true);
+  });
+});
+
 // Sets of several KV heads go through each key together only when a key's rows of all heads are adjacent, as in
 // BSHD; over head-major K and V each head runs alone. That grouping never changes a head's arithmetic.
 describe.each(dtypes)('layout does not change the bits, %s', (dtype) => {

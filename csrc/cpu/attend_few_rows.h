@@ -1,7 +1,7 @@
 // The kernel's path for sets of items with few rows each (decode: the query heads of one KV head at one position,
 // one item per KV head), where a product transposed over the rows would leave most vector lanes idle. K and V rows
-// are read where they are, in their own dtype, converted to f32 in registers (rows_contiguous); only strided or
-// paged rows are first converted into the items' K and V tiles. Per tile of keys [t0, t0 + kKvTile):
+// are read where they are, in their own dtype, converted to f32 in registers (rows_contiguous), paged or not; only
+// rows with a strided head dim are first converted into the items' K and V tiles. Per tile of keys [t0, t0 + kKvTile):
 //   1. scores, block of kKeyBlock keys by block across the items: in [B, S, Hkv, D] the rows of all KV heads of one
 //      key are one contiguous run, so K streams through memory nearly in order, each byte read once. Each query
 //      vector loaded serves the kKeyBlock keys of the block, each key vector a block of rows;
@@ -178,7 +178,7 @@ void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace
         }
       float* s = ws[i].p + c;
       if constexpr (V::bf16_dot) {
-        if (k_bf16) {  // scores straight from the bf16 K rows (in place or paged)
+        if (k_bf16) {  // scores straight from the bf16 K rows, where they are
           const uint16_t* rows[kKeyBlock];
           for (int64_t k = 0; k < kKeyBlock; ++k)
             rows[k] = reinterpret_cast<const uint16_t*>(row_address(p, p.k, p.k_stride, it, t0 + col[k]));
@@ -318,10 +318,10 @@ void few_rows_tile(const AttentionParams& p, const WorkItem* items, const Worksp
   const int64_t n = tile.n;
   score_pass<V, T, InPlace>(p, items, ws, tile, lookahead.prefetched);
   for (int64_t i = 0; i < count; ++i) softmax_rows<V>(p, items[i], ws[i], t0, n);
-  for (int64_t c = 0; c < n; c += kOutputKeys) {
-    const int64_t keys = std::min(kOutputKeys, n - c);
+  for (int64_t c = 0, keys; c < n; c += keys) {
+    keys = std::min({kOutputKeys, n - c, keys_in_page(p, t0 + c)});  // V rows at one stride
     // Past the tile's last output block, the stream goes on to the K rows of the keys that follow the tile.
-    const int64_t at = c + kOutputKeys;
+    const int64_t at = c + keys;
     PrefetchStream ahead = !InPlace ? PrefetchStream()
                            : at < n ? tile.stream(p, p.v, p.v_stride, at, kOutputKeys)
                                     : tile.stream(p, p.k, p.k_stride, at, kOutputKeys);

@@ -3,6 +3,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 
 #include "work_item.h"
@@ -31,6 +32,11 @@ inline void load_row(const void* base, DType t, int64_t offset, int64_t stride, 
 // start a new 4 KiB page, where the hardware prefetcher stops: rows converted one item at a time are prefetched
 // kPrefetchAhead keys ahead of their use, towards L2 (locality 2).
 constexpr int64_t kPrefetchAhead = 8;
+
+// Keys from key j to the end of its page, whose rows sit at one fixed stride (stride[1]); unbounded without pages.
+inline int64_t keys_in_page(const AttentionParams& p, int64_t j) {
+  return p.page_table ? p.page_size - j % p.page_size : std::numeric_limits<int64_t>::max();
+}
 
 // Address of key j's row of the item's KV head in the K or V tensor `base` (with its strides).
 inline const char* row_address(const AttentionParams& p, const void* base, const int64_t stride[4],
@@ -86,10 +92,10 @@ inline void prefetch_key_start(const AttentionParams& p, const WorkItem& it, int
 
 // The stream over the K or V rows (tensor `base` with its strides) of keys [j0, j1) for all the items, which share
 // one batch, when those rows fill one contiguous range (as in [B, S, Hkv, D] with the items' KV heads adjacent);
-// else an empty stream. Items are in KV-head order.
+// else an empty stream. Items are in KV-head order. With pages, it stops at the end of j0's page.
 inline PrefetchStream key_rows_stream(const AttentionParams& p, const void* base, const int64_t stride[4],
                                       const WorkItem* items, int64_t count, int64_t j0, int64_t j1, int rate = 1) {
-  j1 = std::min(j1, items[0].key_end);
+  j1 = std::min({j1, items[0].key_end, j0 + keys_in_page(p, j0)});
   if (j0 >= j1) return {};
   const int64_t row_bytes = row_span_bytes(p, stride);
   const char* begin = row_address(p, base, stride, items[0], j0);
@@ -120,17 +126,18 @@ struct ItemShape {
 };
 
 // K/V rows can be read where they are, in their own dtype, when each is a contiguous head dim a whole number of
-// vectors long and they sit at one fixed stride (no pages).
+// vectors long. The few-rows passes address each key's row, or a run of keys within one page (keys_in_page), so
+// pages are no obstacle there.
 template <class V>
 bool rows_contiguous(const AttentionParams& p) {
-  return p.k_stride[3] == 1 && p.v_stride[3] == 1 && !p.page_table && p.head_dim % V::width == 0;
+  return p.k_stride[3] == 1 && p.v_stride[3] == 1 && p.head_dim % V::width == 0;
 }
 
-// The tiled path (attend_kernel.h) reads rows in place only when they are f32 already; else it converts them into
-// the workspace.
+// The tiled path (attend_kernel.h) reads rows in place only when they are f32 already and a tile's rows sit at one
+// fixed stride (no pages); else it converts them into the workspace.
 template <class V>
 bool rows_in_place(const AttentionParams& p) {
-  return p.dtype == DType::F32 && rows_contiguous<V>(p);
+  return p.dtype == DType::F32 && !p.page_table && rows_contiguous<V>(p);
 }
 
 // Element type of K and V rows of dtype T as stored.
