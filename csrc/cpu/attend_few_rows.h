@@ -319,7 +319,7 @@ void few_rows_tile(const AttentionParams& p, const WorkItem* items, const Worksp
   score_pass<V, T, InPlace>(p, items, ws, tile, lookahead.prefetched);
   for (int64_t i = 0; i < count; ++i) softmax_rows<V>(p, items[i], ws[i], t0, n);
   for (int64_t c = 0, keys; c < n; c += keys) {
-    keys = std::min({kOutputKeys, n - c, keys_in_page(p, t0 + c)});  // V rows at one stride
+    keys = std::min({kOutputKeys, n - c, page_end(p, t0 + c) - (t0 + c)});  // V rows at one stride
     // Past the tile's last output block, the stream goes on to the K rows of the keys that follow the tile.
     const int64_t at = c + keys;
     PrefetchStream ahead = !InPlace ? PrefetchStream()

@@ -33,9 +33,10 @@ inline void load_row(const void* base, DType t, int64_t offset, int64_t stride, 
 // kPrefetchAhead keys ahead of their use, towards L2 (locality 2).
 constexpr int64_t kPrefetchAhead = 8;
 
-// Keys from key j to the end of its page, whose rows sit at one fixed stride (stride[1]); unbounded without pages.
-inline int64_t keys_in_page(const AttentionParams& p, int64_t j) {
-  return p.page_table ? p.page_size - j % p.page_size : std::numeric_limits<int64_t>::max();
+// The first key past key j's page: keys from j up to it have their rows at one fixed stride (stride[1]). Without
+// pages, no key.
+inline int64_t page_end(const AttentionParams& p, int64_t j) {
+  return p.page_table ? (j / p.page_size + 1) * p.page_size : std::numeric_limits<int64_t>::max();
 }
 
 // Address of key j's row of the item's KV head in the K or V tensor `base` (with its strides).
@@ -95,7 +96,7 @@ inline void prefetch_key_start(const AttentionParams& p, const WorkItem& it, int
 // else an empty stream. Items are in KV-head order. With pages, it stops at the end of j0's page.
 inline PrefetchStream key_rows_stream(const AttentionParams& p, const void* base, const int64_t stride[4],
                                       const WorkItem* items, int64_t count, int64_t j0, int64_t j1, int rate = 1) {
-  j1 = std::min({j1, items[0].key_end, j0 + keys_in_page(p, j0)});
+  j1 = std::min({j1, items[0].key_end, page_end(p, j0)});
   if (j0 >= j1) return {};
   const int64_t row_bytes = row_span_bytes(p, stride);
   const char* begin = row_address(p, base, stride, items[0], j0);
@@ -126,7 +127,7 @@ struct ItemShape {
 };
 
 // K/V rows can be read where they are, in their own dtype, when each is a contiguous head dim a whole number of
-// vectors long. The few-rows passes address each key's row, or a run of keys within one page (keys_in_page), so
+// vectors long. The few-rows passes address each key's row, or a run of keys within one page (page_end), so
 // pages are no obstacle there.
 template <class V>
 bool rows_contiguous(const AttentionParams& p) {
