@@ -74,6 +74,9 @@ class PrefetchStream {
   void lines(int vectors) {
     for (int i = 0; i < rate_ * vectors && next_ < end_; ++i, next_ += 64) __builtin_prefetch(next_, 0, 2);
   }
+  // The range still to prefetch: [next, end).
+  const char* next() const { return next_; }
+  const char* end() const { return end_; }
 
  private:
   const char* next_ = nullptr;
