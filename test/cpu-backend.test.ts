@@ -4,6 +4,7 @@
 import { AttentionOptions, DType, Tensor, attention } from '../lib';
 import { errorStats, sameBits, values } from '../scripts/parity/metrics';
 import { check, lseBounds, outBounds } from '../scripts/parity/tolerance';
+import { headMajor, paged, shuffled } from '../scripts/bench/layouts';
 import { randomFloat32, rng } from './helpers/random';
 
 interface Case {
@@ -132,51 +133,17 @@ test.each(['long decode split across threads', 'short decode split by heads', 'u
   expect(sameBits(one.out, two.out) && sameBits(one.out, many.out) && sameBits(one.lse, many.lse)).toBe(true);
 });
 
-// The same K and V in a head-major buffer ([B, Hkv, S, D], seen as BSHD through its strides).
-function headMajor(t: Tensor): Tensor {
-  const [B, S, H, D] = t.shape;
-  const src = t.data as Float32Array | Uint16Array;
-  const dst = new (src.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(src.length);
-  for (let b = 0; b < B; b++)
-    for (let s = 0; s < S; s++)
-      for (let h = 0; h < H; h++) dst.set(src.subarray(((b * S + s) * H + h) * D, ((b * S + s) * H + h + 1) * D), ((b * H + h) * S + s) * D);
-  return new Tensor(dst, t.dtype, [B, H, S, D]).transpose(1, 2);
-}
-
-// The same K and V in pages of `pageSize` keys, in a shuffled pool, with the page table to read them.
-function paged(k: Tensor, v: Tensor, pageSize: number, seed: number) {
-  const [B, S, H, D] = k.shape;
-  const perSeq = Math.ceil(S / pageSize), numPages = B * perSeq, pageElements = pageSize * H * D;
-  const next = rng(seed);
-  const order = Array.from({ length: numPages }, (_, i) => i);
-  for (let i = numPages - 1; i > 0; i--) {
-    const j = Math.floor(((next() + 1) / 2) * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  const pool = (t: Tensor) => {
-    const src = t.data as Float32Array | Uint16Array;
-    const dst = new (src.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(numPages * pageElements);
-    for (let b = 0; b < B; b++)
-      for (let i = 0; i < perSeq; i++) {
-        const from = (b * S + i * pageSize) * H * D;
-        dst.set(src.subarray(from, Math.min(from + pageElements, (b + 1) * S * H * D)), order[b * perSeq + i] * pageElements);
-      }
-    return new Tensor(dst, t.dtype, [numPages, pageSize, H, D]);
-  };
-  const pages = { table: Int32Array.from(order), perSeq, seqlensKv: new Int32Array(B).fill(S) };
-  return { k: pool(k), v: pool(v), pages };
-}
-
 // Decode reads paged K and V in place, in runs of keys that end at each page's end: the same arithmetic as over
-// contiguous K and V, with pages of any size.
+// contiguous K and V, with pages of any size, in any order in the pool.
 describe.each(dtypes)('pages do not change the bits, %s', (dtype) => {
   test.each([16, 5, 128])('pages of %i keys', (pageSize) => {
     const c = cases.find((x) => x.name === 'GQA 4 decode') as Case;
     const { q, k, v, options } = inputs(c, dtype, 21);
-    const pool = paged(k, v, pageSize, pageSize);
+    const next = rng(pageSize);
+    const pool = paged(k, v, pageSize, (n) => shuffled(n, () => (next() + 1) / 2));
     const contiguous = attention(q, k, v, { ...options, returnLse: true });
-    const pagedResult = attention(q, pool.k, pool.v, { ...options, pages: pool.pages, returnLse: true });
-    expect(sameBits(contiguous.out, pagedResult.out) && sameBits(contiguous.lse, pagedResult.lse)).toBe(true);
+    const inPages = attention(q, pool.k, pool.v, { ...options, pages: pool.pages, returnLse: true });
+    expect(sameBits(contiguous.out, inPages.out) && sameBits(contiguous.lse, inPages.lse)).toBe(true);
   });
 });
 

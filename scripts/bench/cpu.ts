@@ -6,12 +6,15 @@
 //     decode calls;
 //   - the peer, onnxruntime-node's com.microsoft GroupQueryAttention on its CPU provider with the same thread count
 //     (when installed; f32 only), whose output is compared with ours so that both compute the same thing.
-//   npm run bench -- [--threads N] [--dtype f32|bf16|f16] [--json]
+// --layout sets how our K and V lie: [B, S, Hkv, D] (bshd, the default), head-major (bhsd) or in pages of 16 keys
+// placed in a pool in shuffled order (paged); the values, and the peer's inputs, stay the same.
+//   npm run bench -- [--threads N] [--dtype f32|bf16|f16] [--layout bshd|bhsd|paged] [--json]
 import * as os from 'os';
 import { parseArgs } from 'util';
-import { DTYPES, DType, Tensor, attention, buildInfo, dtypeSize } from '../../lib';
+import { DTYPES, DType, PageTable, Tensor, attention, buildInfo, dtypeSize } from '../../lib';
 import { native } from '../../lib/native';
 import { generator, normals } from '../parity/random';
+import { LAYOUTS, Layout, headMajor, paged, shuffled } from './layouts';
 import { GqaShape, ORT_INSTALL_HINT, OrtGqa, PeerInputs, loadOrt, splitCache } from './ort-peer';
 import { median, medianMs, timeMs } from './timing';
 
@@ -19,6 +22,7 @@ const HEADS = 32;
 const KV_HEADS = 8;
 const HEAD_DIM = 128;
 const PREFILL_TOKENS = 512;
+const PAGE_KEYS = 16;  // --layout paged
 const DECODE_KEYS = 2048;  // 2047 cached + the new token's
 const MIB = 1 << 20;
 // Far beyond the last-level cache, so that the bandwidth figure is DRAM's.
@@ -43,8 +47,9 @@ interface Case {
 
 interface InputSet {
   q: Tensor;
-  k: Tensor;
+  k: Tensor;  // [B, S, Hkv, D], as the peer takes them
   v: Tensor;
+  ours: { k: Tensor; v: Tensor; pages?: PageTable };  // the same values as --layout lays them out
 }
 
 interface CaseResult {
@@ -69,18 +74,21 @@ const { values: args } = parseArgs({
   options: {
     threads: { type: 'string', default: String(os.availableParallelism()) },
     dtype: { type: 'string', default: 'f32' },
+    layout: { type: 'string', default: 'bshd' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
-  console.log('usage: npm run bench -- [--threads N] [--dtype f32|bf16|f16] [--json]');
+  console.log('usage: npm run bench -- [--threads N] [--dtype f32|bf16|f16] [--layout bshd|bhsd|paged] [--json]');
   process.exit(0);
 }
 const threads = Number(args.threads);
 if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`--threads: expected a positive integer, received ${args.threads}`);
 if (!(DTYPES as readonly string[]).includes(args.dtype)) throw new RangeError(`--dtype: expected one of ${DTYPES.join(', ')}, received ${args.dtype}`);
 const dtype = args.dtype as DType;
+if (!(LAYOUTS as readonly string[]).includes(args.layout)) throw new RangeError(`--layout: expected one of ${LAYOUTS.join(', ')}, received ${args.layout}`);
+const layout = args.layout as Layout;
 // K and V bytes of one decode call's batch.
 const kvBytes = (c: Case) => 2 * dtypeSize(dtype) * c.batch * c.skv * KV_HEADS * HEAD_DIM;
 const log = args.json ? (..._: unknown[]) => undefined : console.log;
@@ -94,19 +102,26 @@ const CASES: Case[] = [1, 4].flatMap((batch) => [
 const next = generator(20261123, 1);
 const random = (n: number) => normals(n, next);
 
+function laidOut(k: Tensor, v: Tensor): InputSet['ours'] {
+  if (layout === 'bhsd') return { k: headMajor(k), v: headMajor(v) };
+  if (layout === 'paged') return paged(k, v, PAGE_KEYS, (n) => shuffled(n, next));
+  return { k, v };
+}
+
 function inputSets(c: Case): InputSet[] {
   const kvShape = [c.batch, c.skv, KV_HEADS, HEAD_DIM];
   const kvElements = c.batch * c.skv * KV_HEADS * HEAD_DIM;
-  const first = {
-    q: Tensor.fromFloat32(random(c.batch * c.sq * HEADS * HEAD_DIM), dtype, [c.batch, c.sq, HEADS, HEAD_DIM]),
-    k: Tensor.fromFloat32(random(kvElements), dtype, kvShape),
-    v: Tensor.fromFloat32(random(kvElements), dtype, kvShape),
-  };
-  if (!c.decode) return [first];
+  const q = Tensor.fromFloat32(random(c.batch * c.sq * HEADS * HEAD_DIM), dtype, [c.batch, c.sq, HEADS, HEAD_DIM]);
+  const k = Tensor.fromFloat32(random(kvElements), dtype, kvShape);
+  const v = Tensor.fromFloat32(random(kvElements), dtype, kvShape);
+  const sets = [{ q, k, v, ours: laidOut(k, v) }];
+  if (!c.decode) return sets;
   const copies = Math.max(1, Math.ceil(DECODE_WORKING_SET_BYTES / kvBytes(c)));
   const copy = (t: Tensor) => new Tensor((t.data as Float32Array | Uint16Array).slice(), dtype, kvShape);
-  const sets = [first];
-  for (let i = 1; i < copies; i++) sets.push({ q: first.q, k: copy(first.k), v: copy(first.v) });
+  for (let i = 1; i < copies; i++) {
+    const kc = copy(k), vc = copy(v);
+    sets.push({ q, k: kc, v: vc, ours: laidOut(kc, vc) });
+  }
   return sets;
 }
 
@@ -141,9 +156,9 @@ async function measureOurs(c: Case, sets: InputSet[]): Promise<{ result: CaseRes
     const ours: number[] = [], read: number[] = [];
     for (let i = 0; i < runs(c) + warmUps; i++) {
       const other = sets[(i + (sets.length >> 1)) % sets.length];
-      const readMs = native().timeRead([other.k.data, other.v.data], threads).seconds * 1e3;
+      const readMs = native().timeRead([other.ours.k.data, other.ours.v.data], threads).seconds * 1e3;
       const s = sets[i % sets.length];
-      const oursMs = await timeMs(() => attention(s.q, s.k, s.v, { ...options, out }));
+      const oursMs = await timeMs(() => attention(s.q, s.ours.k, s.ours.v, { ...options, pages: s.ours.pages, out }));
       if (i < warmUps) continue;
       ours.push(oursMs);
       read.push(readMs);
@@ -154,10 +169,11 @@ async function measureOurs(c: Case, sets: InputSet[]): Promise<{ result: CaseRes
     result.gbps = result.kvBytes / (result.oursMs * 1e6);
     result.oursOverRead = result.oursMs / result.readMs;
   } else {
-    result.oursMs = await medianMs(runs(c), 2, () => attention(sets[0].q, sets[0].k, sets[0].v, { ...options, out }));
+    const s = sets[0];
+    result.oursMs = await medianMs(runs(c), 2, () => attention(s.q, s.ours.k, s.ours.v, { ...options, pages: s.ours.pages, out }));
     result.gflops = (4 * c.batch * HEADS * HEAD_DIM * allowedPairs(c.sq, c.skv)) / (result.oursMs * 1e6);
   }
-  const firstOut = attention(sets[0].q, sets[0].k, sets[0].v, options);
+  const firstOut = attention(sets[0].q, sets[0].ours.k, sets[0].ours.v, { ...options, pages: sets[0].ours.pages });
   return { result, firstOut };
 }
 
@@ -184,7 +200,7 @@ async function main(): Promise<void> {
   const started = new Date();
   const [load1] = os.loadavg();
   log(`node-gqa CPU benchmark: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${threads} threads, simd ${info.cpuSimd}, node ${process.version}, load ${load1.toFixed(2)}`);
-  log(`${dtype}, Hq=${HEADS}, Hkv=${KV_HEADS}, D=${HEAD_DIM}, causal (bottom-right); median of ${runs(CASES[0])} (prefill) runs after 2 warm-ups, ${runs(CASES[1])} (decode) after one warm-up per copy of K and V`);
+  log(`${dtype}, Hq=${HEADS}, Hkv=${KV_HEADS}, D=${HEAD_DIM}, causal (bottom-right), K and V ${layout === 'paged' ? `in pages of ${PAGE_KEYS} keys` : layout}; median of ${runs(CASES[0])} (prefill) runs after 2 warm-ups, ${runs(CASES[1])} (decode) after one warm-up per copy of K and V`);
 
   const bandwidth = native().measureReadBandwidth(BANDWIDTH_BUFFER_BYTES, threads, BANDWIDTH_PASSES);
   log(`memory read bandwidth: ${bandwidth.toFixed(1)} GB/s (${BANDWIDTH_BUFFER_BYTES / MIB} MiB buffer, ${threads} threads, best of ${BANDWIDTH_PASSES} passes)`);
@@ -246,7 +262,7 @@ async function main(): Promise<void> {
   }
   if (args.json) {
     console.log(JSON.stringify({
-      date: started.toISOString(), cpu: os.cpus()[0]?.model, cores: os.availableParallelism(), threads, dtype, node: process.version,
+      date: started.toISOString(), cpu: os.cpus()[0]?.model, cores: os.availableParallelism(), threads, dtype, layout, node: process.version,
       simd: info.cpuSimd, loadAverage1m: load1, bandwidthGBps: bandwidth,
       peer: ort && dtype === 'f32' ? `onnxruntime-node ${ort.env.versions?.common}` : null,
       results,

@@ -1,0 +1,61 @@
+// K and V of [B, S, Hkv, D] rewritten, value for value, in the other layouts a KV cache takes: head-major
+// ([B, Hkv, S, D], seen as BSHD through its strides) and pages of a pool read through a page table. Used by the
+// benchmark (--layout) and by the tests that check that the layout never changes the bits.
+import { PageTable, Tensor } from '../../lib';
+
+export const LAYOUTS = ['bshd', 'bhsd', 'paged'] as const;
+export type Layout = (typeof LAYOUTS)[number];
+
+type Storage = Float32Array | Uint16Array;
+
+function like(src: Storage, length: number): Storage {
+  return src instanceof Float32Array ? new Float32Array(length) : new Uint16Array(length);
+}
+
+/** The same values in a head-major buffer, viewed as [B, S, H, D]. */
+export function headMajor(t: Tensor): Tensor {
+  const [B, S, H, D] = t.shape;
+  const src = t.data as Storage;
+  const dst = like(src, src.length);
+  for (let b = 0; b < B; b++)
+    for (let s = 0; s < S; s++)
+      for (let h = 0; h < H; h++) dst.set(src.subarray(((b * S + s) * H + h) * D, ((b * S + s) * H + h + 1) * D), ((b * H + h) * S + s) * D);
+  return new Tensor(dst, t.dtype, [B, H, S, D]).transpose(1, 2);
+}
+
+export interface PagedKV {
+  k: Tensor;  // [numPages, pageSize, H, D]
+  v: Tensor;
+  pages: PageTable;
+}
+
+/**
+ * The same K and V in pages of `pageSize` keys, each sequence's pages placed in the pool in the order `place` gives
+ * (a permutation of the B * ceil(S / pageSize) pages: a pool that has served many sequences is not in order).
+ */
+export function paged(k: Tensor, v: Tensor, pageSize: number, place: (pages: number) => number[]): PagedKV {
+  const [B, S, H, D] = k.shape;
+  const perSeq = Math.ceil(S / pageSize), numPages = B * perSeq, pageElements = pageSize * H * D;
+  const order = place(numPages);
+  const pool = (t: Tensor) => {
+    const src = t.data as Storage;
+    const dst = like(src, numPages * pageElements);
+    for (let b = 0; b < B; b++)
+      for (let i = 0; i < perSeq; i++) {
+        const from = (b * S + i * pageSize) * H * D;
+        dst.set(src.subarray(from, Math.min(from + pageElements, (b + 1) * S * H * D)), order[b * perSeq + i] * pageElements);
+      }
+    return new Tensor(dst, t.dtype, [numPages, pageSize, H, D]);
+  };
+  return { k: pool(k), v: pool(v), pages: { table: Int32Array.from(order), perSeq, seqlensKv: new Int32Array(B).fill(S) } };
+}
+
+/** A permutation of [0, n) by Fisher-Yates, from `uniform` (values in [0, 1)). */
+export function shuffled(n: number, uniform: () => number): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(uniform() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
