@@ -1,6 +1,7 @@
 // Nothing outside the caller's buffers is read: test/native/guard_page_check.cpp runs the CPU backend over a sweep
-// of shapes, dtypes and masks with Q, K and V each ending where an inaccessible page begins, once per SIMD level
-// this CPU has, and its control (a read one element past such a buffer) must die of SIGSEGV.
+// of shapes, dtypes, masks and K/V layouts (contiguous, paged) with Q, K and V each ending where an inaccessible
+// page begins, once per SIMD level this CPU has, and its control (a read one element past such a buffer) must die
+// of SIGSEGV.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -43,6 +44,6 @@ describe.each(LEVELS)('cpu backend on %s', (level) => {
     const result = run(check, [], { ...process.env, NODE_GQA_CPU_SIMD: level });
     expect(result.signal).toBeNull();
     expect(result.status).toBe(0);
-    expect(result.stdout).toContain(`guard_page_check: ${level} 432 calls, no read outside`);
+    expect(result.stdout).toContain(`guard_page_check: ${level} 864 calls, no read outside`);
   });
 });

@@ -1,7 +1,8 @@
 // The fast CPU backend reads nothing outside the caller's buffers: Q, K and V each end exactly where an inaccessible
 // page begins, so a read past any of them kills the process with SIGSEGV. The sweep covers every dtype, decode and
-// prefill, head dims that are and are not whole vectors, GQA, MQA and uneven groups, Sq > Skv, and causal and
-// window masks, on one and two threads, on the SIMD level NODE_GQA_CPU_SIMD selects.
+// prefill, head dims that are and are not whole vectors, GQA, MQA and uneven groups, Sq > Skv, causal and window
+// masks, K and V contiguous and in pages (of 5 keys, out of order, the pool ending with the last sequence's last
+// key), on one and two threads, on the SIMD level NODE_GQA_CPU_SIMD selects.
 //   guard_page_check            the sweep; prints "guard_page_check: <level> <calls> calls, no read outside"
 //   guard_page_check --control  reads one element past a guarded buffer, which must fault
 #include <sys/mman.h>
@@ -57,10 +58,27 @@ struct Shape {
   int64_t heads_q, heads_kv, seqlen_q, seqlen_kv;
 };
 
-void attend(DType t, int64_t D, const Shape& s, int mask, int threads, std::mt19937& rng) {
+constexpr int64_t kPageSize = 5;
+
+// Page table of B sequences of Skv keys in pages of kPageSize: the last sequence's last page takes the pool's last
+// slot, the others the remaining slots in reverse order.
+std::vector<int32_t> page_table(int64_t B, int64_t Skv) {
+  const int64_t per_seq = (Skv + kPageSize - 1) / kPageSize, pages = B * per_seq;
+  std::vector<int32_t> table(static_cast<size_t>(pages));
+  for (int64_t i = 0; i + 1 < pages; ++i) table[size_t(i)] = int32_t(pages - 2 - i);
+  table[size_t(pages - 1)] = int32_t(pages - 1);
+  return table;
+}
+
+void attend(DType t, int64_t D, const Shape& s, int mask, int threads, bool paged, std::mt19937& rng) {
   const int64_t B = 2, Hq = s.heads_q, Hkv = s.heads_kv, Sq = s.seqlen_q, Skv = s.seqlen_kv;
-  GuardedBuffer q(size_t(B * Sq * Hq * D), t, rng), k(size_t(B * Skv * Hkv * D), t, rng),
-      v(size_t(B * Skv * Hkv * D), t, rng);
+  const std::vector<int32_t> table = paged ? page_table(B, Skv) : std::vector<int32_t>();
+  const std::vector<int32_t> seqlens(static_cast<size_t>(B), int32_t(Skv));
+  // Paged: the pool holds whole pages but the last, which ends at the last valid key.
+  const int64_t per_seq = (Skv + kPageSize - 1) / kPageSize;
+  const int64_t kv_rows = paged ? (B * per_seq - 1) * kPageSize + (Skv - (per_seq - 1) * kPageSize) : B * Skv;
+  GuardedBuffer q(size_t(B * Sq * Hq * D), t, rng), k(size_t(kv_rows * Hkv * D), t, rng),
+      v(size_t(kv_rows * Hkv * D), t, rng);
   std::vector<float> out(size_t(B * Sq * Hq * D));
   std::vector<int32_t> head_map(static_cast<size_t>(Hq));
   for (int64_t h = 0; h < Hq; ++h) head_map[size_t(h)] = int32_t(h * Hkv / Hq);  // uneven groups when 7 by 2
@@ -81,6 +99,13 @@ void attend(DType t, int64_t D, const Shape& s, int mask, int threads, std::mt19
   for (int i = 0; i < 4; ++i) {
     p.q_stride[i] = p.out_stride[i] = q_stride[i];
     p.k_stride[i] = p.v_stride[i] = kv_stride[i];
+  }
+  if (paged) {
+    p.k_stride[0] = p.v_stride[0] = kPageSize * Hkv * D;
+    p.page_table = table.data();
+    p.page_table_stride = per_seq;
+    p.page_size = kPageSize;
+    p.seqlens_kv = seqlens.data();
   }
   p.head_map = head_map.data();
   p.scale = 1.f / std::sqrt(float(D));
@@ -110,10 +135,11 @@ int main(int argc, char** argv) {
     for (int64_t D : {8, 40, 64, 136})
       for (const Shape& s : shapes)
         for (int mask = 0; mask < 3; ++mask)
-          for (int threads : {1, 2}) {
-            attend(t, D, s, mask, threads, rng);
-            ++calls;
-          }
+          for (int threads : {1, 2})
+            for (bool paged : {false, true}) {
+              attend(t, D, s, mask, threads, paged, rng);
+              ++calls;
+            }
   std::printf("guard_page_check: %s %ld calls, no read outside\n", gqa::cpu_simd_level(), calls);
   return 0;
 }
