@@ -1,7 +1,8 @@
 // The kernel's path for sets of items with few rows each (decode: the query heads of one KV head at one position,
 // one item per KV head), where a product transposed over the rows would leave most vector lanes idle. K and V rows
 // are read where they are, in their own dtype, converted to f32 in registers (rows_contiguous), paged or not; only
-// rows with a strided head dim are first converted into the items' K and V tiles. Per tile of keys [t0, t0 + kKvTile):
+// rows whose head dim is strided, or not a whole number of vectors, are first converted into the items' K and V
+// tiles. Per tile of keys [t0, t0 + kKvTile):
 //   1. scores, block of kKeyBlock keys by block across the items: in [B, S, Hkv, D] the rows of all KV heads of one
 //      key are one contiguous run, so K streams through memory nearly in order, each byte read once. Each query
 //      vector loaded serves the kKeyBlock keys of the block, each key vector a block of rows;

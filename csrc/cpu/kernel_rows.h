@@ -34,7 +34,7 @@ inline void load_row(const void* base, DType t, int64_t offset, int64_t stride, 
 constexpr int64_t kPrefetchAhead = 8;
 
 // The first key past key j's page: keys from j up to it have their rows at one fixed stride (stride[1]). Without
-// pages, no key.
+// pages there is no such bound, and it is the largest int64_t: take differences with it, never sums.
 inline int64_t page_end(const AttentionParams& p, int64_t j) {
   return p.page_table ? (j / p.page_size + 1) * p.page_size : std::numeric_limits<int64_t>::max();
 }

@@ -170,7 +170,8 @@ async function measureOurs(c: Case, sets: InputSet[]): Promise<{ result: CaseRes
     result.oursOverRead = result.oursMs / result.readMs;
   } else {
     const s = sets[0];
-    result.oursMs = await medianMs(runs(c), 2, () => attention(s.q, s.ours.k, s.ours.v, { ...options, pages: s.ours.pages, out }));
+    const call = () => attention(s.q, s.ours.k, s.ours.v, { ...options, pages: s.ours.pages, out });
+    result.oursMs = await medianMs(runs(c), 2, call);
     result.gflops = (4 * c.batch * HEADS * HEAD_DIM * allowedPairs(c.sq, c.skv)) / (result.oursMs * 1e6);
   }
   const firstOut = attention(sets[0].q, sets[0].ours.k, sets[0].ours.v, { ...options, pages: sets[0].ours.pages });

@@ -1,8 +1,8 @@
 // The few-rows passes' prefetch streams (key_rows_stream, csrc/cpu/kernel_rows.h) cover exactly the K or V rows of a
 // run of keys: all the items' rows where they fill one contiguous range (all the KV heads of [B, S, Hkv, D], or one
 // KV head of a head-major view), clipped to the items' keys and, with pages, to the first key's page; and no stream
-// where the rows are not one range (some of the heads of [B, S, Hkv, D], several of a head-major view). A lost stream changes no result,
-// only the speed of decode from memory (about half of it), so no test of results can see it.
+// where the rows are not one range (some of the heads of [B, S, Hkv, D], several of a head-major view). A lost
+// stream changes no result, only the speed of decode from memory (about half of it), so no test of results sees it.
 // Prints "PASS <case>" or "FAIL <case>: ..." per case, then "prefetch_stream_check: all passed"; exit status 0 when
 // every case passes.
 #include <cstdint>
@@ -84,8 +84,10 @@ int main() {
   pages.page_table_stride = 4;
   pages.page_size = 16;
   pages.seqlens_kv = seqlens;
-  expect_stream("paged, within a page", pages, 0, kHeads, 20, 28, kKeys, (0 * 16 + 4) * key_bytes, (0 * 16 + 12) * key_bytes);
-  expect_stream("paged, clipped at the page end", pages, 0, kHeads, 8, 24, kKeys, (2 * 16 + 8) * key_bytes, (3 * 16) * key_bytes);
+  // Keys 20-27 are rows 4-11 of the sequence's page 1, pool slot 0; keys 8-15 rows 8-15 of its page 0, slot 2.
+  expect_stream("paged, within a page", pages, 0, kHeads, 20, 28, kKeys, 4 * key_bytes, 12 * key_bytes);
+  expect_stream("paged, clipped at the page end", pages, 0, kHeads, 8, 24, kKeys, (2 * 16 + 8) * key_bytes,
+                3 * 16 * key_bytes);
 
   if (failures == 0) std::printf("prefetch_stream_check: all passed\n");
   return failures == 0 ? 0 : 1;
