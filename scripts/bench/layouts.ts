@@ -19,7 +19,10 @@ export function headMajor(t: Tensor): Tensor {
   const dst = like(src, src.length);
   for (let b = 0; b < B; b++)
     for (let s = 0; s < S; s++)
-      for (let h = 0; h < H; h++) dst.set(src.subarray(((b * S + s) * H + h) * D, ((b * S + s) * H + h + 1) * D), ((b * H + h) * S + s) * D);
+      for (let h = 0; h < H; h++) {
+        const from = ((b * S + s) * H + h) * D;
+        dst.set(src.subarray(from, from + D), ((b * H + h) * S + s) * D);
+      }
   return new Tensor(dst, t.dtype, [B, H, S, D]).transpose(1, 2);
 }
 
@@ -42,12 +45,13 @@ export function paged(k: Tensor, v: Tensor, pageSize: number, place: (pages: num
     const dst = like(src, numPages * pageElements);
     for (let b = 0; b < B; b++)
       for (let i = 0; i < perSeq; i++) {
-        const from = (b * S + i * pageSize) * H * D;
-        dst.set(src.subarray(from, Math.min(from + pageElements, (b + 1) * S * H * D)), order[b * perSeq + i] * pageElements);
+        const from = (b * S + i * pageSize) * H * D, to = Math.min(from + pageElements, (b + 1) * S * H * D);
+        dst.set(src.subarray(from, to), order[b * perSeq + i] * pageElements);
       }
     return new Tensor(dst, t.dtype, [numPages, pageSize, H, D]);
   };
-  return { k: pool(k), v: pool(v), pages: { table: Int32Array.from(order), perSeq, seqlensKv: new Int32Array(B).fill(S) } };
+  const pages = { table: Int32Array.from(order), perSeq, seqlensKv: new Int32Array(B).fill(S) };
+  return { k: pool(k), v: pool(v), pages };
 }
 
 /** A permutation of [0, n) by Fisher-Yates, from `uniform` (values in [0, 1)). */
