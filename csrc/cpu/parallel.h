@@ -18,8 +18,7 @@ inline int requested_threads(int requested) { return requested > 0 ? requested :
 
 // The caller's thread count, never more than there are items.
 inline int resolve_threads(int requested, int64_t items) {
-  int n = requested_threads(requested);
-  if (n < 1) n = 1;
+  int n = requested_threads(requested);  // at least 1
   if (int64_t(n) > items) n = items > 0 ? int(items) : 1;
   return n;
 }
