@@ -1,7 +1,6 @@
 #include "napi/bandwidth.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -10,30 +9,11 @@
 #include <thread>
 #include <vector>
 
-#include "cpu/parallel.h"
+#include "cpu/timed_read.h"
 #include "napi/convert.h"
 
 namespace gqa_napi {
 namespace {
-
-// Sums `words` 64-bit words from p with four independent accumulators (integer adds vectorize and never limit the
-// rate). Words are copied out, so p need not be aligned. The caller uses the sum, so the compiler keeps the loads.
-uint64_t sum_words(const unsigned char* p, size_t words) {
-  uint64_t s[4] = {0, 0, 0, 0};
-  size_t i = 0;
-  for (; i + 4 <= words; i += 4)
-    for (size_t j = 0; j < 4; ++j) {
-      uint64_t w;
-      std::memcpy(&w, p + (i + j) * sizeof(uint64_t), sizeof(w));
-      s[j] += w;
-    }
-  for (; i < words; ++i) {
-    uint64_t w;
-    std::memcpy(&w, p + i * sizeof(uint64_t), sizeof(w));
-    s[0] += w;
-  }
-  return s[0] + s[1] + s[2] + s[3];
-}
 
 // Runs fn(t, begin, end) on `threads` threads, each over its contiguous share of [0, words).
 template <typename Fn>
@@ -46,9 +26,6 @@ void split_across_threads(size_t words, int threads, Fn fn) {
   }
   for (std::thread& th : pool) th.join();
 }
-
-// Bytes per chunk of a timed read: small enough to share out evenly, large enough that taking one costs nothing.
-constexpr size_t kReadChunkBytes = 256 << 10;
 
 }  // namespace
 
@@ -82,7 +59,7 @@ Napi::Value MeasureReadBandwidth(const Napi::CallbackInfo& info) {
   for (int r = 0; r < repeats; ++r) {
     const auto start = std::chrono::steady_clock::now();
     split_across_threads(words, threads, [&](int t, size_t begin, size_t end) {
-      partial[t] = sum_words(reinterpret_cast<const unsigned char*>(buffer.get() + begin), end - begin);
+      partial[t] = gqa::cpu::sum_words(reinterpret_cast<const unsigned char*>(buffer.get() + begin), end - begin);
     });
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     uint64_t total = 0;
@@ -93,10 +70,10 @@ Napi::Value MeasureReadBandwidth(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, double(words * sizeof(uint64_t)) / best_seconds / 1e9);
 }
 
-// Reads every whole 8-byte word of the given typed arrays once, on `threads` threads of the CPU backend's own pool,
-// which pull chunks from a shared counter as they pull the backend's work items: the decode bound measured on the
-// very buffers a decode call reads, with the same threads. Returns { seconds, bytes, checksum }: the bytes read and
-// their sum as 64-bit little-endian words (a BigInt, modulo 2^64), so a caller can check what was read.
+// Reads every whole 8-byte word of the given typed arrays once (gqa::cpu::time_read, on the CPU backend's own pool):
+// the decode bound measured on the very buffers a decode call reads, with the same threads. Returns { seconds,
+// bytes, checksum }: the bytes read and their sum as 64-bit little-endian words (a BigInt, modulo 2^64), so a caller
+// can check what was read.
 Napi::Value TimeRead(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsNumber())
@@ -105,34 +82,16 @@ Napi::Value TimeRead(const Napi::CallbackInfo& info) {
   const double threads_arg = info[1].As<Napi::Number>().DoubleValue();
   if (!(threads_arg >= 1 && threads_arg <= 1024) || threads_arg != double(int(threads_arg)))
     throw_error(env, gqa::Status::InvalidOption, "threads: expected an integer from 1 to 1024");
-  struct Chunk {
-    const unsigned char* begin;
-    size_t words;
-  };
-  std::vector<Chunk> chunks;
-  size_t total_words = 0;
+  std::vector<gqa::cpu::ByteRange> ranges;
   for (uint32_t i = 0; i < list.Length(); ++i) {
     const HostBytes host = typed_array_bytes(env, list.Get(i), "arrays[" + std::to_string(i) + "]");
-    const auto* base = static_cast<const unsigned char*>(host.data);
-    const size_t words = host.bytes / sizeof(uint64_t), per_chunk = kReadChunkBytes / sizeof(uint64_t);
-    for (size_t w = 0; w < words; w += per_chunk)
-      chunks.push_back({base + w * sizeof(uint64_t), std::min(per_chunk, words - w)});
-    total_words += words;
+    ranges.push_back({host.data, host.bytes});
   }
-  std::atomic<size_t> next{0};
-  std::atomic<uint64_t> checksum{0};
-  const auto start = std::chrono::steady_clock::now();
-  gqa::cpu::run_on_threads(int(threads_arg), [&](int) {
-    uint64_t sum = 0;
-    for (size_t c = next.fetch_add(1); c < chunks.size(); c = next.fetch_add(1))
-      sum += sum_words(chunks[c].begin, chunks[c].words);
-    checksum.fetch_add(sum);
-  });
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const gqa::cpu::TimedRead read = gqa::cpu::time_read(ranges, int(threads_arg));
   Napi::Object result = Napi::Object::New(env);
-  result.Set("seconds", Napi::Number::New(env, seconds));
-  result.Set("bytes", Napi::Number::New(env, double(total_words * sizeof(uint64_t))));
-  result.Set("checksum", Napi::BigInt::New(env, checksum.load()));
+  result.Set("seconds", Napi::Number::New(env, read.seconds));
+  result.Set("bytes", Napi::Number::New(env, double(read.bytes)));
+  result.Set("checksum", Napi::BigInt::New(env, read.checksum));
   return result;
 }
 
