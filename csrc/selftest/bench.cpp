@@ -8,10 +8,14 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "gqa/backends.h"
 #include "gqa/request.h"
+#include "cpu/parallel.h"
+#include "cpu/timed_read.h"
 #if defined(GQA_WITH_CUDA) || defined(GQA_WITH_HIP)
 #include "gpu/gpu.h"
 #endif
@@ -24,14 +28,23 @@ struct Shape {
   int64_t batch, seqlen_q, seqlen_kv;
   bool causal;
   bool decode;  // report GB/s of K/V read instead of TFLOP/s
+  gqa::DType dtype;
 };
 constexpr int64_t kHeadsQ = 32, kHeadsKv = 8, kHeadDim = 128;
+// Decode K and V rotate through copies totalling at least this much, as the caches of successive layers would, so
+// that each call reads them from memory rather than from a cache still warm from the call before (npm run bench
+// does the same).
+constexpr size_t kDecodeWorkingSetBytes = size_t(256) << 20;
+// Timed decode calls when each alternates with a read of K and V: medians of this many, as in npm run bench.
+constexpr int kAlternatedRuns = 63;
 
 // Memory for one shape's tensors on the backend under test.
 struct Buffers {
   std::function<void*(size_t)> alloc;
   std::function<void(void*, const void*, size_t)> upload;
   std::function<void(void*)> release;
+  // Seconds to read the given K and V once, for the decode bound; empty where it is not measured (device memory).
+  std::function<double(const void* k, const void* v, size_t bytes)> read_seconds;
 };
 
 double seconds_per_run(const std::function<gqa::Error()>& run, const std::function<void()>& sync, bool* ok) {
@@ -52,6 +65,29 @@ double seconds_per_run(const std::function<gqa::Error()>& run, const std::functi
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Decode from memory: one warm-up call per copy of K and V, then kAlternatedRuns calls, each on the next copy and
+// each after a read of the copy half the rotation away, so that calls and reads meet memory in the same state.
+// Returns the median seconds of a call and of a read.
+std::pair<double, double> alternated_seconds(size_t copies, const std::function<gqa::Error(size_t)>& run,
+                                             const std::function<double(size_t)>& read, bool* ok) {
+  std::vector<double> calls, reads;
+  for (size_t i = 0; i < copies + kAlternatedRuns; ++i) {
+    const double read_s = read((i + copies / 2) % copies);
+    const auto t0 = std::chrono::steady_clock::now();
+    *ok = *ok && run(i % copies).ok();
+    const double call_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (i < copies) continue;
+    calls.push_back(call_s);
+    reads.push_back(read_s);
+  }
+  return {median(calls), median(reads)};
+}
+
 // Pairs (query i, key j) the mask allows, with bottom-right alignment: query i sees keys j <= i + Skv - Sq.
 double allowed_pairs(const Shape& s) {
   if (!s.causal) return double(s.seqlen_q) * double(s.seqlen_kv);
@@ -61,49 +97,74 @@ double allowed_pairs(const Shape& s) {
   return pairs;
 }
 
+// n elements of dtype t, uniform in [-1, 1).
+std::vector<uint8_t> random_elements(gqa::DType t, size_t n, std::mt19937& rng) {
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  std::vector<uint8_t> bytes(n * size_t(gqa::dtype_size(t)));
+  for (size_t i = 0; i < n; ++i) {
+    const float x = dist(rng);
+    if (t == gqa::DType::F32) {
+      std::memcpy(bytes.data() + i * 4, &x, 4);
+    } else {
+      const uint16_t h = t == gqa::DType::BF16 ? gqa::f32_to_bf16(x) : gqa::f32_to_f16(x);
+      std::memcpy(bytes.data() + i * 2, &h, 2);
+    }
+  }
+  return bytes;
+}
+
 bool bench_shapes(const std::vector<Shape>& shapes, const Buffers& mem,
                   const std::function<gqa::Error(const gqa::AttentionParams&, const int32_t*)>& attend,
                   const std::function<void()>& sync, const char* backend, std::vector<BenchResult>* results) {
   bool all_ok = true;
   std::mt19937 rng(1);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
   for (const Shape& s : shapes) {
-    const int64_t q_elems = s.batch * s.seqlen_q * kHeadsQ * kHeadDim;
-    const int64_t kv_elems = s.batch * s.seqlen_kv * kHeadsKv * kHeadDim;
-    std::vector<uint16_t> host(size_t(std::max(q_elems, kv_elems)));
-    for (auto& x : host) x = gqa::f32_to_bf16(dist(rng));
-    void* q = mem.alloc(size_t(q_elems) * 2);
-    void* k = mem.alloc(size_t(kv_elems) * 2);
-    void* v = mem.alloc(size_t(kv_elems) * 2);
-    void* out = mem.alloc(size_t(q_elems) * 2);
+    const size_t esize = size_t(gqa::dtype_size(s.dtype));
+    const size_t q_bytes = size_t(s.batch * s.seqlen_q * kHeadsQ * kHeadDim) * esize;
+    const size_t kv_bytes = size_t(s.batch * s.seqlen_kv * kHeadsKv * kHeadDim) * esize;  // K or V
+    const size_t copies = s.decode ? std::max<size_t>(1, (kDecodeWorkingSetBytes + 2 * kv_bytes - 1) / (2 * kv_bytes))
+                                   : 1;
+    const std::vector<uint8_t> q_host = random_elements(s.dtype, q_bytes / esize, rng);
+    const std::vector<uint8_t> kv_host = random_elements(s.dtype, kv_bytes / esize, rng);
+    void* q = mem.alloc(q_bytes);
+    void* out = mem.alloc(q_bytes);
+    std::vector<void*> ks(copies), vs(copies);
+    bool allocated = q && out;
+    for (size_t c = 0; c < copies; ++c) {
+      ks[c] = mem.alloc(kv_bytes), vs[c] = mem.alloc(kv_bytes);
+      allocated = allocated && ks[c] && vs[c];
+    }
     std::vector<int32_t> head_map(kHeadsQ);
     for (int64_t h = 0; h < kHeadsQ; ++h) head_map[size_t(h)] = int32_t(h / (kHeadsQ / kHeadsKv));
     void* head_map_mem = mem.alloc(head_map.size() * 4);
     BenchResult r;
-    r.name = s.name, r.batch = s.batch, r.seqlen_q = s.seqlen_q, r.seqlen_kv = s.seqlen_kv;
-    r.heads_q = kHeadsQ, r.heads_kv = kHeadsKv, r.head_dim = kHeadDim, r.causal = s.causal, r.decode = s.decode;
-    if (!q || !k || !v || !out || !head_map_mem) {
+    r.name = s.name, r.dtype = gqa::dtype_name(s.dtype), r.batch = s.batch, r.seqlen_q = s.seqlen_q;
+    r.seqlen_kv = s.seqlen_kv, r.heads_q = kHeadsQ, r.heads_kv = kHeadsKv, r.head_dim = kHeadDim;
+    r.causal = s.causal, r.decode = s.decode;
+    if (!allocated || !head_map_mem) {
       std::printf("BENCH %-5s %-28s skipped: out of memory\n", backend, s.name);
       r.error = "out of memory";
       all_ok = false;
     } else {
-      mem.upload(q, host.data(), size_t(q_elems) * 2);
-      mem.upload(k, host.data(), size_t(kv_elems) * 2);
-      mem.upload(v, host.data(), size_t(kv_elems) * 2);
+      mem.upload(q, q_host.data(), q_bytes);
+      for (size_t c = 0; c < copies; ++c) {
+        mem.upload(ks[c], kv_host.data(), kv_bytes);
+        mem.upload(vs[c], kv_host.data(), kv_bytes);
+      }
       mem.upload(head_map_mem, head_map.data(), head_map.size() * 4);
       gqa::AttentionRequest req;
       auto arg = [&](const void* data, int64_t seq, int64_t heads) {
         gqa::TensorArg t;
         t.data = data;
-        t.dtype = gqa::DType::BF16;
+        t.dtype = s.dtype;
         t.rank = 4;
         t.shape[0] = s.batch, t.shape[1] = seq, t.shape[2] = heads, t.shape[3] = kHeadDim;
-        t.bytes = size_t(s.batch * seq * heads * kHeadDim) * 2;
+        t.bytes = size_t(s.batch * seq * heads * kHeadDim) * esize;
         return t;
       };
       req.q = arg(q, s.seqlen_q, kHeadsQ);
-      req.k = arg(k, s.seqlen_kv, kHeadsKv);
-      req.v = arg(v, s.seqlen_kv, kHeadsKv);
+      req.k = arg(ks[0], s.seqlen_kv, kHeadsKv);
+      req.v = arg(vs[0], s.seqlen_kv, kHeadsKv);
       req.out = arg(out, s.seqlen_q, kHeadsQ);
       req.causal = s.causal;
       req.alignment = gqa::Alignment::BottomRight;
@@ -112,7 +173,20 @@ bool bench_shapes(const std::vector<Shape>& shapes, const Buffers& mem,
       gqa::AttentionParams p = prepared.params;
       p.head_map = static_cast<const int32_t*>(head_map_mem);
       bool ok = e.ok();
-      const double t = ok ? seconds_per_run([&] { return attend(p, head_map.data()); }, sync, &ok) : 0;
+      double t = 0;
+      if (ok && s.decode && mem.read_seconds) {
+        const auto run = [&](size_t c) {
+          gqa::AttentionParams pc = p;
+          pc.k = ks[c], pc.v = vs[c];
+          return attend(pc, head_map.data());
+        };
+        const auto read = [&](size_t c) { return mem.read_seconds(ks[c], vs[c], kv_bytes); };
+        double read_s = 0;
+        std::tie(t, read_s) = alternated_seconds(copies, run, read, &ok);
+        r.read_ms = read_s * 1e3;
+      } else if (ok) {
+        t = seconds_per_run([&] { return attend(p, head_map.data()); }, sync, &ok);
+      }
       r.ok = ok;
       r.ms = t * 1e3;
       if (!ok) {
@@ -120,9 +194,10 @@ bool bench_shapes(const std::vector<Shape>& shapes, const Buffers& mem,
         r.error = e.ok() ? "a timed run failed" : e.message;
         all_ok = false;
       } else if (s.decode) {
-        const double bytes = double(kv_elems) * 2 * 2;  // K and V, 2 bytes per bf16 element
-        r.gbps = bytes / t * 1e-9;
-        std::printf("BENCH %-5s %-28s %9.3f ms  %8.1f GB/s (K/V read)\n", backend, s.name, r.ms, r.gbps);
+        r.gbps = 2.0 * double(kv_bytes) / t * 1e-9;  // K and V, each read once
+        std::printf("BENCH %-5s %-28s %9.3f ms  %8.1f GB/s (K/V read)", backend, s.name, r.ms, r.gbps);
+        if (r.read_ms > 0) std::printf("  read %.3f ms, ours/read %.2f", r.read_ms, r.ms / r.read_ms);
+        std::printf("\n");
       } else {
         const double flops = 4.0 * double(s.batch * kHeadsQ * kHeadDim) * allowed_pairs(s);
         r.tflops = flops / t * 1e-12;
@@ -130,7 +205,8 @@ bool bench_shapes(const std::vector<Shape>& shapes, const Buffers& mem,
       }
     }
     results->push_back(r);
-    for (void* ptr : {q, k, v, out, head_map_mem}) mem.release(ptr);
+    for (void* ptr : {q, out, head_map_mem}) mem.release(ptr);
+    for (size_t c = 0; c < copies; ++c) mem.release(ks[c]), mem.release(vs[c]);
   }
   return all_ok;
 }
@@ -140,14 +216,20 @@ bool bench_shapes(const std::vector<Shape>& shapes, const Buffers& mem,
 bool run_benchmarks(const std::string& backend, int threads, BenchReport* report) {
   report->backend = backend;
   if (backend == "cpu") {
-    const std::vector<Shape> shapes = {{"prefill-1x1024-causal", 1, 1024, 1024, true, false},
-                                       {"decode-b8-8k", 8, 1, 8192, false, true},
-                                       {"decode-b1-64k", 1, 1, 65536, false, true}};
+    // npm run bench's cases, so that the kernel's time from Node and from here compare.
+    const std::vector<Shape> shapes = {{"prefill-b1-512-causal", 1, 512, 512, true, false, gqa::DType::F32},
+                                       {"decode-b1-2k", 1, 1, 2048, true, true, gqa::DType::F32},
+                                       {"prefill-b4-512-causal", 4, 512, 512, true, false, gqa::DType::F32},
+                                       {"decode-b4-2k", 4, 1, 2048, true, true, gqa::DType::F32}};
     Buffers mem{[](size_t n) { return static_cast<void*>(new char[n]); },
                 [](void* dst, const void* src, size_t n) { std::memcpy(dst, src, n); },
-                [](void* p) { delete[] static_cast<char*>(p); }};
-    std::printf("BENCH cpu: %d threads (0 = all cores), SIMD %s, bf16, Hq 32, Hkv 8, D 128\n", threads,
-                gqa::cpu_simd_level());
+                [](void* p) { delete[] static_cast<char*>(p); },
+                [&](const void* k, const void* v, size_t bytes) {
+                  return gqa::cpu::time_read({{k, bytes}, {v, bytes}}, gqa::cpu::requested_threads(threads)).seconds;
+                }};
+    std::printf("BENCH cpu: %d threads (0 = all cores), SIMD %s, f32, Hq 32, Hkv 8, D 128; decode over copies of "
+                "K and V totalling %zu MiB, each call after a read of another copy\n",
+                threads, gqa::cpu_simd_level(), kDecodeWorkingSetBytes >> 20);
     report->device = std::string("cpu, SIMD ") + gqa::cpu_simd_level() + ", threads " + std::to_string(threads);
     return bench_shapes(shapes, mem, [&](const gqa::AttentionParams& p, const int32_t* host_head_map) {
                           gqa::AttentionParams hp = p;
@@ -157,10 +239,10 @@ bool run_benchmarks(const std::string& backend, int threads, BenchReport* report
                         [] {}, "cpu", &report->results);
   }
 #if defined(GQA_WITH_CUDA) || defined(GQA_WITH_HIP)
-  const std::vector<Shape> shapes = {{"prefill-4096-causal", 1, 4096, 4096, true, false},
-                                     {"prefill-4096", 1, 4096, 4096, false, false},
-                                     {"decode-b64-8k", 64, 1, 8192, false, true},
-                                     {"decode-b1-64k", 1, 1, 65536, false, true}};
+  const std::vector<Shape> shapes = {{"prefill-4096-causal", 1, 4096, 4096, true, false, gqa::DType::BF16},
+                                     {"prefill-4096", 1, 4096, 4096, false, false, gqa::DType::BF16},
+                                     {"decode-b64-8k", 64, 1, 8192, false, true, gqa::DType::BF16},
+                                     {"decode-b1-64k", 1, 1, 65536, false, true, gqa::DType::BF16}};
   Buffers mem{[](size_t n) {
                 void* p = nullptr;
                 return gqa::gpu_malloc(n, &p).ok() ? p : nullptr;
@@ -223,7 +305,7 @@ bool write_bench_json(const std::vector<BenchReport>& reports, const std::string
     *why = "cannot open " + path + " for writing: " + std::strerror(errno);
     return false;
   }
-  std::fprintf(f, "{\n  \"dtype\": \"bf16\",\n  \"reports\": [");
+  std::fprintf(f, "{\n  \"reports\": [");
   for (size_t i = 0; i < reports.size(); ++i) {
     const BenchReport& rep = reports[i];
     std::fprintf(f, "%s\n    {\"backend\": %s, \"device\": %s, \"copy_gbps\": %.9g, \"results\": [", i ? "," : "",
@@ -231,13 +313,13 @@ bool write_bench_json(const std::vector<BenchReport>& reports, const std::string
     for (size_t j = 0; j < rep.results.size(); ++j) {
       const BenchResult& r = rep.results[j];
       std::fprintf(f,
-                   "%s\n      {\"name\": %s, \"batch\": %lld, \"seqlen_q\": %lld, \"seqlen_kv\": %lld, "
+                   "%s\n      {\"name\": %s, \"dtype\": %s, \"batch\": %lld, \"seqlen_q\": %lld, \"seqlen_kv\": %lld, "
                    "\"heads_q\": %lld, \"heads_kv\": %lld, \"head_dim\": %lld, \"causal\": %s, \"decode\": %s, "
-                   "\"ok\": %s, \"ms\": %.9g, \"tflops\": %.9g, \"gbps\": %.9g, \"error\": %s}",
-                   j ? "," : "", json_string(r.name).c_str(), (long long)r.batch, (long long)r.seqlen_q,
-                   (long long)r.seqlen_kv, (long long)r.heads_q, (long long)r.heads_kv, (long long)r.head_dim,
-                   r.causal ? "true" : "false", r.decode ? "true" : "false", r.ok ? "true" : "false", r.ms,
-                   r.tflops, r.gbps, json_string(r.error).c_str());
+                   "\"ok\": %s, \"ms\": %.9g, \"read_ms\": %.9g, \"tflops\": %.9g, \"gbps\": %.9g, \"error\": %s}",
+                   j ? "," : "", json_string(r.name).c_str(), json_string(r.dtype).c_str(), (long long)r.batch,
+                   (long long)r.seqlen_q, (long long)r.seqlen_kv, (long long)r.heads_q, (long long)r.heads_kv,
+                   (long long)r.head_dim, r.causal ? "true" : "false", r.decode ? "true" : "false",
+                   r.ok ? "true" : "false", r.ms, r.read_ms, r.tflops, r.gbps, json_string(r.error).c_str());
     }
     std::fprintf(f, "\n    ]}");
   }

@@ -1,6 +1,7 @@
-// Benchmarks at the performance targets' shapes (bf16, D = 128, Hq = 32, Hkv = 8): prefill TFLOP/s at
+// Benchmarks at the performance targets' shapes (D = 128, Hq = 32, Hkv = 8). GPUs, in bf16: prefill TFLOP/s at
 // Sq = Skv = 4096, decode GB/s (K/V bytes read per second) at batch 64 x 8k keys and batch 1 x 64k keys, next to
-// the device-to-device copy bandwidth as the decode roofline. The CPU runs smaller shapes, printed as such.
+// the device-to-device copy bandwidth as the decode roofline. The CPU runs npm run bench's cases, in f32: prefill at
+// Sq = Skv = 512 and decode over 2048 keys, batch 1 and 4, decode next to the time to read its K and V once.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -11,10 +12,11 @@ namespace selftest {
 // One shape's timing. Prefill reports tflops (FLOPs of the (query, key) pairs the mask allows, 4 * D per pair),
 // decode reports gbps (bytes of K and V read once, per second); the other figure is 0.
 struct BenchResult {
-  std::string name;
+  std::string name, dtype;
   int64_t batch = 0, seqlen_q = 0, seqlen_kv = 0, heads_q = 0, heads_kv = 0, head_dim = 0;
   bool causal = false, decode = false, ok = false;
   double ms = 0, tflops = 0, gbps = 0;
+  double read_ms = 0;  // decode on the CPU: the time to read the same K and V once, measured in turn with the calls
   std::string error;  // why it did not run, when !ok
 };
 
