@@ -1,6 +1,8 @@
 // The benchmark's CPU peer: onnxruntime-node running com.microsoft GroupQueryAttention on its CPU provider.
 // onnxruntime-node is an optional peer dependency, so it is loaded at run time and described by the few types used
 // here (the benchmark compiles and runs without it).
+import * as fs from 'fs';
+import * as path from 'path';
 import { gqaModel } from './onnx-gqa-model';
 
 interface OrtTensor {
@@ -19,16 +21,30 @@ interface OrtModule {
   env: { versions?: { common?: string } };
 }
 
-export const ORT_INSTALL_HINT = 'ONNXRUNTIME_NODE_INSTALL=skip npm install --no-save onnxruntime-node';
+export const ORT_INSTALL_HINT = 'npm run bench:install-peer';
 
-/** onnxruntime-node when it is installed; undefined when it is not (any other load error is thrown). */
+// Where `npm run bench:install-peer` puts it: a folder of its own, since npm 11 will not add to node_modules a
+// package that package.json names as an optional peer dependency (`npm install --no-save onnxruntime-node` reports
+// "up to date" and installs nothing).
+const PEER_FOLDER = path.join(packageRoot(__dirname), '.bench-peer', 'node_modules', 'onnxruntime-node');
+
+/** The folder of package.json at or above dir (this file runs from scripts/bench/ and from dist/scripts/bench/). */
+function packageRoot(dir: string): string {
+  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
+
+/** onnxruntime-node when it is installed, in node_modules or the peer folder; undefined when it is not (any other
+ * load error is thrown). */
 export function loadOrt(): OrtModule | undefined {
-  try {
-    return require('onnxruntime-node') as OrtModule;
-  } catch (err) {
-    if ((err as { code?: string }).code === 'MODULE_NOT_FOUND' && String((err as Error).message).includes("'onnxruntime-node'")) return undefined;
-    throw err;
+  for (const id of ['onnxruntime-node', PEER_FOLDER]) {
+    try {
+      return require(id) as OrtModule;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND' || !String((err as Error).message).includes(id)) throw err;
+    }
   }
+  return undefined;
 }
 
 export interface GqaHeads {
