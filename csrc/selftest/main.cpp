@@ -2,8 +2,9 @@
 //
 //   gqa_selftest [--backend cpu|cuda|rocm|all] [--filter TEXT] [--seed N] [--threads N] [--bench [--json FILE]]
 //
-// --json FILE writes the benchmark figures (per backend: device, copy bandwidth, per shape ms and TFLOP/s or GB/s)
-// for scripts/bench/gpu_peer.py, which puts them next to PyTorch's on the same shapes.
+// --json FILE writes the benchmark figures (per backend: device, copy bandwidth, per shape its dtype, ms and TFLOP/s
+// or GB/s, and on the CPU the time to read decode's K and V) for scripts/bench/gpu_peer.py, which puts them next to
+// PyTorch's on the same shapes.
 // One line per case and backend. Exit codes: 0 all passed, 1 a case failed, 2 bad arguments, 3 the requested
 // GPU backend is unavailable (not built in, or no driver/device: the reason is printed).
 #include <chrono>
