@@ -41,7 +41,7 @@ export function loadOrt(): OrtModule | undefined {
     try {
       return require(id) as OrtModule;
     } catch (err) {
-      if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND' || !String((err as Error).message).includes(id)) throw err;
+      if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND' || !String((err as Error).message).includes(`'${id}'`)) throw err;
     }
   }
   return undefined;
