@@ -1,8 +1,8 @@
 // The benchmark's CPU peer: onnxruntime-node running com.microsoft GroupQueryAttention on its CPU provider.
 // onnxruntime-node is an optional peer dependency, so it is loaded at run time and described by the few types used
 // here (the benchmark compiles and runs without it).
-import * as fs from 'fs';
 import * as path from 'path';
+import { packageRoot } from '../../lib/loader';
 import { gqaModel } from './onnx-gqa-model';
 
 interface OrtTensor {
@@ -26,13 +26,7 @@ export const ORT_INSTALL_HINT = 'npm run bench:install-peer';
 // Where `npm run bench:install-peer` puts it: a folder of its own, since npm 11 will not add to node_modules a
 // package that package.json names as an optional peer dependency (`npm install --no-save onnxruntime-node` reports
 // "up to date" and installs nothing).
-const PEER_FOLDER = path.join(packageRoot(__dirname), '.bench-peer', 'node_modules', 'onnxruntime-node');
-
-/** The folder of package.json at or above dir (this file runs from scripts/bench/ and from dist/scripts/bench/). */
-function packageRoot(dir: string): string {
-  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return dir;
-}
+const PEER_FOLDER = path.join(packageRoot(), '.bench-peer', 'node_modules', 'onnxruntime-node');
 
 /** onnxruntime-node when it is installed, in node_modules or the peer folder; undefined when it is not (any other
  * load error is thrown). */
