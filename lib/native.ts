@@ -89,6 +89,8 @@ export interface NativeBinding {
   /** Copies (dstByteOffset, srcByteOffset, bytes) triples between typed arrays and device buffers. */
   copy(dst: ArrayBufferView | NativeDeviceBuffer, src: ArrayBufferView | NativeDeviceBuffer, regions: Float64Array): void;
   copyAsync(dst: ArrayBufferView | NativeDeviceBuffer, src: ArrayBufferView | NativeDeviceBuffer, regions: Float64Array): Promise<void>;
+  /** Bytes from the start of `buffer` to its first byte at a multiple of `alignment` (a power of two <= 4096). */
+  alignmentOffset(buffer: ArrayBuffer, alignment: number): number;
 }
 
 let binding: NativeBinding | undefined;

@@ -8,6 +8,7 @@
 #include "napi/copy.h"
 #include "napi/device_buffer.h"
 #include "napi/devices.h"
+#include "napi/host_alignment.h"
 #include "napi/pinned_buffer.h"
 
 namespace gqa_napi {
@@ -44,6 +45,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gpuStatus", Napi::Function::New(env, GpuStatus, "gpuStatus"));
   exports.Set("copy", Napi::Function::New(env, Copy, "copy"));
   exports.Set("copyAsync", Napi::Function::New(env, CopyAsync, "copyAsync"));
+  exports.Set("alignmentOffset", Napi::Function::New(env, AlignmentOffset, "alignmentOffset"));
   auto* data = new AddonData();
   Napi::Function device_buffer = DeviceBuffer::Define(env);
   data->device_buffer = Napi::Persistent(device_buffer);

@@ -111,13 +111,19 @@ function laidOut(k: Tensor, v: Tensor): InputSet['ours'] {
 function inputSets(c: Case): InputSet[] {
   const kvShape = [c.batch, c.skv, KV_HEADS, HEAD_DIM];
   const kvElements = c.batch * c.skv * KV_HEADS * HEAD_DIM;
+  // K and V live in storage allocated as the package allocates it (Tensor.zeros: 64-byte aligned, as a KVCache's
+  // pools), where a server's caches would.
+  const copy = (t: Tensor) => {
+    const c = Tensor.zeros(dtype, kvShape);
+    (c.data as Float32Array | Uint16Array).set(t.data as Float32Array | Uint16Array);
+    return c;
+  };
   const q = Tensor.fromFloat32(random(c.batch * c.sq * HEADS * HEAD_DIM), dtype, [c.batch, c.sq, HEADS, HEAD_DIM]);
-  const k = Tensor.fromFloat32(random(kvElements), dtype, kvShape);
-  const v = Tensor.fromFloat32(random(kvElements), dtype, kvShape);
+  const k = copy(Tensor.fromFloat32(random(kvElements), dtype, kvShape));
+  const v = copy(Tensor.fromFloat32(random(kvElements), dtype, kvShape));
   const sets = [{ q, k, v, ours: laidOut(k, v) }];
   if (!c.decode) return sets;
   const copies = Math.max(1, Math.ceil(DECODE_WORKING_SET_BYTES / kvBytes(c)));
-  const copy = (t: Tensor) => new Tensor((t.data as Float32Array | Uint16Array).slice(), dtype, kvShape);
   for (let i = 1; i < copies; i++) {
     const kc = copy(k), vc = copy(v);
     sets.push({ q, k: kc, v: vc, ours: laidOut(kc, vc) });

@@ -8,15 +8,16 @@ export type Layout = (typeof LAYOUTS)[number];
 
 type Storage = Float32Array | Uint16Array;
 
-function like(src: Storage, length: number): Storage {
-  return src instanceof Float32Array ? new Float32Array(length) : new Uint16Array(length);
+// New storage of t's dtype, allocated as the package allocates (Tensor.zeros, as KVCache's pools are).
+function like(t: Tensor, length: number): Storage {
+  return Tensor.zeros(t.dtype, [length]).data as Storage;
 }
 
 /** The same values in a head-major buffer, viewed as [B, S, H, D]. */
 export function headMajor(t: Tensor): Tensor {
   const [B, S, H, D] = t.shape;
   const src = t.data as Storage;
-  const dst = like(src, src.length);
+  const dst = like(t, src.length);
   for (let b = 0; b < B; b++)
     for (let s = 0; s < S; s++)
       for (let h = 0; h < H; h++) {
@@ -42,7 +43,7 @@ export function paged(k: Tensor, v: Tensor, pageSize: number, place: (pages: num
   const order = place(numPages);
   const pool = (t: Tensor) => {
     const src = t.data as Storage;
-    const dst = like(src, numPages * pageElements);
+    const dst = like(t, numPages * pageElements);
     for (let b = 0; b < B; b++)
       for (let i = 0; i < perSeq; i++) {
         const from = (b * S + i * pageSize) * H * D, to = Math.min(from + pageElements, (b + 1) * S * H * D);

@@ -1,0 +1,23 @@
+#include "napi/host_alignment.h"
+
+#include <cstdint>
+
+#include "napi/convert.h"
+
+namespace gqa_napi {
+
+Napi::Value AlignmentOffset(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsArrayBuffer() || !info[1].IsNumber())
+    throw_error(env, gqa::Status::InvalidOption, "alignmentOffset(buffer, alignment): expected an ArrayBuffer and a number");
+  const double alignment = info[1].As<Napi::Number>().DoubleValue();
+  // A power of two up to a page: anything else is a caller's mistake, not an address question.
+  if (!(alignment >= 1 && alignment <= 4096) || alignment != double(int64_t(alignment)) ||
+      (int64_t(alignment) & (int64_t(alignment) - 1)) != 0)
+    throw_error(env, gqa::Status::InvalidOption, "alignment: expected a power of two from 1 to 4096");
+  const uintptr_t address = reinterpret_cast<uintptr_t>(info[0].As<Napi::ArrayBuffer>().Data());
+  const uintptr_t a = uintptr_t(alignment);
+  return Napi::Number::New(env, double((a - address % a) % a));
+}
+
+}  // namespace gqa_napi
