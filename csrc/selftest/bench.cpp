@@ -6,6 +6,7 @@
 #include <cstring>
 #include <cstdio>
 #include <functional>
+#include <new>
 #include <random>
 #include <string>
 #include <tuple>
@@ -221,9 +222,11 @@ bool run_benchmarks(const std::string& backend, int threads, BenchReport* report
                                        {"decode-b1-2k", 1, 1, 2048, true, true, gqa::DType::F32},
                                        {"prefill-b4-512-causal", 4, 512, 512, true, false, gqa::DType::F32},
                                        {"decode-b4-2k", 4, 1, 2048, true, true, gqa::DType::F32}};
-    Buffers mem{[](size_t n) { return static_cast<void*>(new char[n]); },
+    // 64-byte aligned, as npm run bench's K and V (Tensor.zeros' storage).
+    constexpr std::align_val_t kAlignment{64};
+    Buffers mem{[](size_t n) { return ::operator new[](n, kAlignment, std::nothrow); },
                 [](void* dst, const void* src, size_t n) { std::memcpy(dst, src, n); },
-                [](void* p) { delete[] static_cast<char*>(p); },
+                [](void* p) { ::operator delete[](p, kAlignment); },
                 [&](const void* k, const void* v, size_t bytes) {
                   return gqa::cpu::time_read({{k, bytes}, {v, bytes}}, gqa::cpu::requested_threads(threads)).seconds;
                 }};
