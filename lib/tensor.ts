@@ -35,7 +35,10 @@ function allocate(dtype: DType, n: number): Float32Array | Uint16Array {
   if (alignmentOffset === undefined) {
     try {
       const binding = native();
-      alignmentOffset = (b) => binding.alignmentOffset(b, STORAGE_ALIGNMENT);
+      // A binary from before alignmentOffset (NODE_GQA_PREBUILD may name any) places nothing.
+      alignmentOffset = typeof binding.alignmentOffset === 'function'
+        ? (b) => binding.alignmentOffset(b, STORAGE_ALIGNMENT)
+        : null;
     } catch {
       alignmentOffset = null;  // no addon here: attention() will say why
     }

@@ -114,9 +114,9 @@ function inputSets(c: Case): InputSet[] {
   // K and V live in storage allocated as the package allocates it (Tensor.zeros: 64-byte aligned, as a KVCache's
   // pools), where a server's caches would.
   const copy = (t: Tensor) => {
-    const c = Tensor.zeros(dtype, kvShape);
-    (c.data as Float32Array | Uint16Array).set(t.data as Float32Array | Uint16Array);
-    return c;
+    const stored = Tensor.zeros(dtype, kvShape);
+    (stored.data as Float32Array | Uint16Array).set(t.data as Float32Array | Uint16Array);
+    return stored;
   };
   const q = Tensor.fromFloat32(random(c.batch * c.sq * HEADS * HEAD_DIM), dtype, [c.batch, c.sq, HEADS, HEAD_DIM]);
   const k = copy(Tensor.fromFloat32(random(kvElements), dtype, kvShape));
