@@ -1,6 +1,6 @@
 // Tensor: a zero-copy view of a caller's typed array with a dtype, a shape and element strides. Nothing is copied:
 // the native code reads and writes `data` in place.
-import { DType, bf16, f16 } from './dtype';
+import { DType, bf16, dtypeSize, f16 } from './dtype';
 import { BufferError, DTypeError, ShapeError, StrideError } from './errors';
 import { native } from './native';
 
@@ -30,8 +30,7 @@ const STORAGE_ALIGNMENT = 64;
 let alignmentOffset: ((buffer: ArrayBuffer) => number) | null | undefined;
 
 function allocate(dtype: DType, n: number): Float32Array | Uint16Array {
-  const bytes = dtype === 'f32' ? 4 : 2;
-  const buffer = new ArrayBuffer(n * bytes + STORAGE_ALIGNMENT);
+  const buffer = new ArrayBuffer(n * dtypeSize(dtype) + STORAGE_ALIGNMENT);
   if (alignmentOffset === undefined) {
     try {
       const binding = native();
