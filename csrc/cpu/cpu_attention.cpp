@@ -291,19 +291,38 @@ struct Partials {
   bool second_half(int64_t block, int64_t mid) {
     return arrivals[size_t(block * splits + mid)].fetch_add(1, std::memory_order_acq_rel) == 1;
   }
+  // Whether one half of the node has arrived already, so that the caller, holding the other, is its second.
+  bool other_half_done(int64_t block, int64_t mid) {
+    return arrivals[size_t(block * splits + mid)].load(std::memory_order_acquire) == 1;
+  }
 
-  // Slot lo <- the combination of slots lo and mid, row by row: weights relative to the larger running max.
-  void combine(int64_t block, int64_t rows, int64_t lo, int64_t mid) {
+  // A half's rows where they are: in its slot, or in the workspace of the split that has just computed them.
+  struct Half {
+    const float* o;  // row r's outputs at o + r * o_stride
+    int64_t o_stride;
+    const float* l;  // row r's sum at l[r * l_stride]
+    int64_t l_stride;
+    const float* m;  // row r's running max at m[r]
+  };
+  Half slot(int64_t block, int64_t split) {
+    const float* at = o_of(block, split);
+    return {at, row_stride, at + row_stride - 1, row_stride, m_of(block, split)};
+  }
+
+  // Slot lo <- the combination of a node's halves x (the lower) and y, row by row: weights relative to the larger
+  // running max, whose own weight is exp(0), exactly 1, so only the other takes an exp. x may be slot lo itself.
+  void combine(int64_t block, int64_t rows, int64_t lo, const Half& x, const Half& y) {
     const int64_t D = row_stride - 1;
-    float* m_lo = m_of(block, lo);
-    const float* m_mid = m_of(block, mid);
+    float* m = m_of(block, lo);
     for (int64_t r = 0; r < rows; ++r) {
-      const float top = std::max(m_lo[r], m_mid[r]);
-      const float w_lo = std::exp(m_lo[r] - top), w_mid = std::exp(m_mid[r] - top);
-      float* a = o_of(block, lo) + r * row_stride;
-      const float* b = o_of(block, mid) + r * row_stride;
-      for (int64_t d = 0; d <= D; ++d) a[d] = w_lo * a[d] + w_mid * b[d];  // outputs, then l at d = D
-      m_lo[r] = top;
+      const float mx = x.m[r], my = y.m[r], top = std::max(mx, my);
+      const float wx = mx == top ? 1.f : std::exp(mx - top), wy = my == top ? 1.f : std::exp(my - top);
+      const float* a = x.o + r * x.o_stride;
+      const float* b = y.o + r * y.o_stride;
+      float* out = o_of(block, lo) + r * row_stride;
+      for (int64_t d = 0; d < D; ++d) out[d] = wx * a[d] + wy * b[d];
+      out[D] = wx * x.l[r * x.l_stride] + wy * y.l[r * y.l_stride];
+      m[r] = top;
     }
   }
 };
@@ -320,14 +339,7 @@ void finish_block(const AttentionParams& p, const Plan& plan, int64_t block_inde
     for (int64_t r = 0; r < blk.rows; ++r) write_row(p, blk.batch, heads[r], pos[r], ws.o + r * ldd, ws.m[r], ws.l[r]);
     return;
   }
-  const int64_t row_stride = partials->row_stride;
-  float* own = partials->o_of(block_index, split);
-  for (int64_t r = 0; r < blk.rows; ++r) {
-    std::copy(ws.o + r * ldd, ws.o + r * ldd + D, own + r * row_stride);
-    own[r * row_stride + D] = ws.l[r];
-  }
-  std::copy(ws.m, ws.m + blk.rows, partials->m_of(block_index, split));
-  // The nodes from the root down to this split's leaf, then up again while this split completes them.
+  // The nodes from the root down to this split's leaf node, where the split is one half on its own.
   int64_t lo[64], hi[64];
   int depth = 0;
   for (int64_t a = 0, b = splits; b - a > 1; ++depth) {
@@ -337,15 +349,33 @@ void finish_block(const AttentionParams& p, const Plan& plan, int64_t block_inde
     if (split < mid) b = mid;
     else a = mid;
   }
+  // When the leaf node's other half is complete already, the split's rows combine with it straight from the
+  // workspace; else they are filed in the split's slot for the other half to find.
+  const Partials::Half own{ws.o, ldd, ws.l, 1, ws.m};
+  const int64_t leaf_lo = lo[depth - 1], leaf_mid = (lo[depth - 1] + hi[depth - 1]) / 2;
+  if (partials->other_half_done(block_index, leaf_mid)) {
+    if (split < leaf_mid) partials->combine(block_index, blk.rows, leaf_lo, own, partials->slot(block_index, leaf_mid));
+    else partials->combine(block_index, blk.rows, leaf_lo, partials->slot(block_index, leaf_lo), own);
+    --depth;
+  } else {
+    const int64_t row_stride = partials->row_stride;
+    float* filed = partials->o_of(block_index, split);
+    for (int64_t r = 0; r < blk.rows; ++r) {
+      std::copy(ws.o + r * ldd, ws.o + r * ldd + D, filed + r * row_stride);
+      filed[r * row_stride + D] = ws.l[r];
+    }
+    std::copy(ws.m, ws.m + blk.rows, partials->m_of(block_index, split));
+  }
+  // Up the tree while this split completes nodes.
   while (depth-- > 0) {
     const int64_t mid = (lo[depth] + hi[depth]) / 2;
     if (!partials->second_half(block_index, mid)) return;
-    partials->combine(block_index, blk.rows, lo[depth], mid);
+    partials->combine(block_index, blk.rows, lo[depth], partials->slot(block_index, lo[depth]),
+                      partials->slot(block_index, mid));
   }
-  const float* root = partials->o_of(block_index, 0);
-  const float* m = partials->m_of(block_index, 0);
+  const Partials::Half root = partials->slot(block_index, 0);
   for (int64_t r = 0; r < blk.rows; ++r)
-    write_row(p, blk.batch, heads[r], pos[r], root + r * row_stride, m[r], root[r * row_stride + D]);
+    write_row(p, blk.batch, heads[r], pos[r], root.o + r * root.o_stride, root.m[r], root.l[r * root.l_stride]);
 }
 
 // The items dealt out as one contiguous run per thread, in item order, each run with its own counter: a thread takes

@@ -22,6 +22,10 @@ void write_row(const AttentionParams& p, int64_t b, int64_t h, int64_t i, const 
   switch (p.out_dtype) {
     case DType::F32: {
       float* out = static_cast<float*>(p.out) + row;
+      if (stride == 1) {  // a loop the compiler vectorises, divisions and all
+        for (int64_t d = 0; d < D; ++d) out[d] = value(d);
+        break;
+      }
       for (int64_t d = 0; d < D; ++d) out[d * stride] = value(d);
       break;
     }
