@@ -16,7 +16,8 @@ import { native } from '../../lib/native';
 import { generator, normals } from '../parity/random';
 import { LAYOUTS, Layout, headMajor, paged, shuffled } from './layouts';
 import { GqaShape, ORT_INSTALL_HINT, OrtGqa, PeerInputs, loadOrt, splitCache } from './ort-peer';
-import { median, medianMs, timeMs } from './timing';
+import { setTimeout as sleep } from 'timers/promises';
+import { alternatingMediansMs, median, medianMs, timeMs } from './timing';
 
 const HEADS = 32;
 const KV_HEADS = 8;
@@ -147,12 +148,32 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 
 // Decode calls are short and this kind of shared VM noisy: medians of 21 calls ranged over 1.41-1.93x the read at
 // batch 1 in six runs of one build, medians of 63 over 1.41-1.44x in three.
-const runs = (c: Case) => (c.decode ? 63 : 5);
+const DECODE_RUNS = 63;
+// Prefill: blocks of our calls and the peer's take turns, each block one warm-up and then timed calls in a row.
+const PREFILL_ROUNDS = 3;
+const PREFILL_PER_BLOCK = 3;
 
-async function measureOurs(c: Case, sets: InputSet[]): Promise<{ result: CaseResult; firstOut: Tensor }> {
+// The peer's intra-op threads spin for a while after each of its calls and would compete with our next one: the
+// process's CPU time after a prefill call of the peer stopped growing 27-33 ms into a 50-200 ms pause.
+const PEER_SPIN_MS = 100;
+
+function peerFeeds(peer: OrtGqa, c: Case, sets: InputSet[]): ReturnType<OrtGqa['feeds']>[] {
+  const shape: GqaShape = { batch: c.batch, heads: HEADS, kvHeads: KV_HEADS, headDim: HEAD_DIM };
+  const past = c.skv - c.sq;
+  return sets.map((s) => {
+    const k = splitCache(s.k.data as Float32Array, shape, c.skv, past);
+    const v = splitCache(s.v.data as Float32Array, shape, c.skv, past);
+    const inputs: PeerInputs = { batch: c.batch, query: s.q.data as Float32Array, key: k.fresh, value: v.fresh, pastKey: k.past, pastValue: v.past, newTokens: c.sq, pastTokens: past };
+    return peer.feeds(inputs);
+  });
+}
+
+/** Our time for a case; for prefill, the peer's too when there is one, timed in turn with ours. */
+async function measureOurs(c: Case, sets: InputSet[], peer: OrtGqa | undefined): Promise<{ result: CaseResult; firstOut: Tensor }> {
   const options = { causal: true, alignment: 'bottom-right' as const, threads };
   const out = Tensor.zeros(dtype, sets[0].q.shape);
   const result: CaseResult = { name: c.name, batch: c.batch, sq: c.sq, skv: c.skv, oursMs: 0 };
+  await sleep(PEER_SPIN_MS);  // the peer's threads may still spin from the case before
   if (c.decode) {
     // Each decode call alternates with a plain read of the K and V of the copy half the rotation away, so that both
     // read from memory, under the same conditions, in turn. The warm-ups take one call per copy, as a server decodes
@@ -160,7 +181,7 @@ async function measureOurs(c: Case, sets: InputSet[]): Promise<{ result: CaseRes
     // runs: medians of 0.79-0.88 ms after 2 warm-ups, 0.68-0.83 ms after one per copy).
     const warmUps = sets.length;
     const ours: number[] = [], read: number[] = [];
-    for (let i = 0; i < runs(c) + warmUps; i++) {
+    for (let i = 0; i < DECODE_RUNS + warmUps; i++) {
       const other = sets[(i + (sets.length >> 1)) % sets.length];
       const readMs = native().timeRead([other.ours.k.data, other.ours.v.data], threads).seconds * 1e3;
       const s = sets[i % sets.length];
@@ -175,26 +196,27 @@ async function measureOurs(c: Case, sets: InputSet[]): Promise<{ result: CaseRes
     result.gbps = result.kvBytes / (result.oursMs * 1e6);
     result.oursOverRead = result.oursMs / result.readMs;
   } else {
+    // Blocks of our calls and the peer's alternate, so that a slow minute of this shared machine weighs on both
+    // alike: with all of ours first, our batch-4 prefill took 25-28 ms in most runs of one afternoon and 43-44 ms in
+    // a few, while the peer's, a minute later, did not follow.
     const s = sets[0];
-    const call = () => attention(s.q, s.ours.k, s.ours.v, { ...options, pages: s.ours.pages, out });
-    result.oursMs = await medianMs(runs(c), 2, call);
+    const calls: (() => unknown)[] = [() => attention(s.q, s.ours.k, s.ours.v, { ...options, pages: s.ours.pages, out })];
+    if (peer) {
+      const feeds = peerFeeds(peer, c, sets)[0];
+      calls.push(() => peer.run(feeds));
+    }
+    [result.oursMs, result.peerMs] = await alternatingMediansMs(PREFILL_ROUNDS, 1, PREFILL_PER_BLOCK, calls, PEER_SPIN_MS);
     result.gflops = (4 * c.batch * HEADS * HEAD_DIM * allowedPairs(c.sq, c.skv)) / (result.oursMs * 1e6);
   }
   const firstOut = attention(sets[0].q, sets[0].ours.k, sets[0].ours.v, { ...options, pages: sets[0].ours.pages });
   return { result, firstOut };
 }
 
-async function measurePeer(peer: OrtGqa, c: Case, sets: InputSet[]): Promise<{ ms: number; firstOut: Float32Array }> {
-  const shape: GqaShape = { batch: c.batch, heads: HEADS, kvHeads: KV_HEADS, headDim: HEAD_DIM };
-  const past = c.skv - c.sq;
-  const feeds = sets.map((s) => {
-    const k = splitCache(s.k.data as Float32Array, shape, c.skv, past);
-    const v = splitCache(s.v.data as Float32Array, shape, c.skv, past);
-    const inputs: PeerInputs = { batch: c.batch, query: s.q.data as Float32Array, key: k.fresh, value: v.fresh, pastKey: k.past, pastValue: v.past, newTokens: c.sq, pastTokens: past };
-    return peer.feeds(inputs);
-  });
-  const ms = await medianMs(runs(c), 2, (i) => peer.run(feeds[i % feeds.length]));
-  return { ms, firstOut: await peer.run(feeds[0]) };
+/** The peer's decode time (its prefill time is taken with ours) and its output for the first input set. */
+async function measurePeer(peer: OrtGqa, c: Case, sets: InputSet[], result: CaseResult): Promise<Float32Array> {
+  const feeds = peerFeeds(peer, c, sets);
+  if (c.decode) result.peerMs = await medianMs(DECODE_RUNS, 2, (i) => peer.run(feeds[i % feeds.length]));
+  return peer.run(feeds[0]);
 }
 
 function fixed(x: number | undefined, digits: number): string {
@@ -207,16 +229,26 @@ async function main(): Promise<void> {
   const started = new Date();
   const [load1] = os.loadavg();
   log(`node-gqa CPU benchmark: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${threads} threads, simd ${info.cpuSimd}, node ${process.version}, load ${load1.toFixed(2)}`);
-  log(`${dtype}, Hq=${HEADS}, Hkv=${KV_HEADS}, D=${HEAD_DIM}, causal (bottom-right), K and V ${layout === 'paged' ? `in pages of ${PAGE_KEYS} keys` : layout}; median of ${runs(CASES[0])} (prefill) runs after 2 warm-ups, ${runs(CASES[1])} (decode) after one warm-up per copy of K and V`);
+  log(`${dtype}, Hq=${HEADS}, Hkv=${KV_HEADS}, D=${HEAD_DIM}, causal (bottom-right), K and V ${layout === 'paged' ? `in pages of ${PAGE_KEYS} keys` : layout}; prefill: median of ${PREFILL_ROUNDS * PREFILL_PER_BLOCK} runs in ${PREFILL_ROUNDS} blocks of ${PREFILL_PER_BLOCK} after a warm-up each, in turn with the peer's; decode: median of ${DECODE_RUNS} runs after one warm-up per copy of K and V`);
 
   const bandwidth = native().measureReadBandwidth(BANDWIDTH_BUFFER_BYTES, threads, BANDWIDTH_PASSES);
   log(`memory read bandwidth: ${bandwidth.toFixed(1)} GB/s (${BANDWIDTH_BUFFER_BYTES / MIB} MiB buffer, ${threads} threads, best of ${BANDWIDTH_PASSES} passes)`);
 
-  // Ours first for every case, then the peer: the peer's thread pool spins after its calls and would slow ours.
+  const peer = ort && dtype === 'f32' ? await OrtGqa.create(ort, { heads: HEADS, kvHeads: KV_HEADS, headDim: HEAD_DIM }, threads) : undefined;
+  if (peer) {
+    log(`peer: onnxruntime-node ${ort?.env.versions?.common ?? 'unknown version'}, com.microsoft GroupQueryAttention, CPU provider, ${threads} intra-op threads`);
+  } else if (ort) {
+    log(`peer: compared in f32 only (run without --dtype)`);
+  } else {
+    log(`peer: onnxruntime-node is not installed; install it for the comparison with: ${ORT_INSTALL_HINT}`);
+  }
+
+  // Prefill takes the peer's calls in turn with ours; its decode calls come after all of ours, which alternate with
+  // plain reads instead.
   const measured: { c: Case; sets: InputSet[]; result: CaseResult; firstOut: Tensor }[] = [];
   for (const c of CASES) {
     const sets = inputSets(c);
-    const { result, firstOut } = await measureOurs(c, sets);
+    const { result, firstOut } = await measureOurs(c, sets, peer);
     if (result.kvBytes !== undefined) {
       result.boundMs = result.kvBytes / (bandwidth * 1e6);
       result.oursOverBound = result.oursMs / result.boundMs;
@@ -225,22 +257,14 @@ async function main(): Promise<void> {
   }
 
   let disagreement = false;
-  if (ort && dtype === 'f32') {
-    const version = ort.env.versions?.common ?? 'unknown version';
-    log(`peer: onnxruntime-node ${version}, com.microsoft GroupQueryAttention, CPU provider, ${threads} intra-op threads`);
-    const peer = await OrtGqa.create(ort, { heads: HEADS, kvHeads: KV_HEADS, headDim: HEAD_DIM }, threads);
+  if (peer) {
     for (const m of measured) {
-      const { ms, firstOut } = await measurePeer(peer, m.c, m.sets);
-      m.result.peerMs = ms;
-      m.result.peerOverOurs = ms / m.result.oursMs;
+      const firstOut = await measurePeer(peer, m.c, m.sets, m.result);
+      m.result.peerOverOurs = (m.result.peerMs as number) / m.result.oursMs;
       m.result.maxAbsDiff = maxAbsDiff(m.firstOut.data as Float32Array, firstOut);
       if (!(m.result.maxAbsDiff <= AGREEMENT_TOLERANCE)) disagreement = true;
     }
     await peer.release();
-  } else if (ort) {
-    log(`peer: compared in f32 only (run without --dtype)`);
-  } else {
-    log(`peer: onnxruntime-node is not installed; install it for the comparison with: ${ORT_INSTALL_HINT}`);
   }
 
   const results = measured.map((m) => m.result);

@@ -1,4 +1,5 @@
 // Timing for the benchmarks: warm-up calls, then the median wall time of the timed calls.
+import { setTimeout as sleep } from 'timers/promises';
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -19,4 +20,21 @@ export async function medianMs(runs: number, warmup: number, call: (i: number) =
   const times: number[] = [];
   for (let i = 0; i < runs; i++) times.push(await timeMs(() => call(warmup + i)));
   return median(times);
+}
+
+/**
+ * Median milliseconds of each of `calls`, timed in blocks that take turns: `rounds` times, each call in turn runs
+ * `warmup` untimed and `perBlock` timed times in a row, after `pauseMs` idle. Sides compared this way share the
+ * machine's slow and fast minutes alike, and each runs as in a loop of its own calls.
+ */
+export async function alternatingMediansMs(rounds: number, warmup: number, perBlock: number, calls: readonly (() => unknown)[], pauseMs: number): Promise<number[]> {
+  const times = calls.map((): number[] => []);
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < calls.length; i++) {
+      await sleep(pauseMs);
+      for (let w = 0; w < warmup; w++) await calls[i]();
+      for (let t = 0; t < perBlock; t++) times[i].push(await timeMs(calls[i]));
+    }
+  }
+  return times.map(median);
 }
