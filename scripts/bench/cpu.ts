@@ -10,13 +10,13 @@
 // placed in a pool in shuffled order (paged); the values, and the peer's inputs, stay the same.
 //   npm run bench -- [--threads N] [--dtype f32|bf16|f16] [--layout bshd|bhsd|paged] [--json]
 import * as os from 'os';
+import { setTimeout as sleep } from 'timers/promises';
 import { parseArgs } from 'util';
 import { DTYPES, DType, PageTable, Tensor, attention, buildInfo, dtypeSize } from '../../lib';
 import { native } from '../../lib/native';
 import { generator, normals } from '../parity/random';
 import { LAYOUTS, Layout, headMajor, paged, shuffled } from './layouts';
 import { GqaShape, ORT_INSTALL_HINT, OrtGqa, PeerInputs, loadOrt, splitCache } from './ort-peer';
-import { setTimeout as sleep } from 'timers/promises';
 import { alternatingMediansMs, median, medianMs, timeMs } from './timing';
 
 const HEADS = 32;
@@ -153,8 +153,8 @@ const DECODE_RUNS = 63;
 const PREFILL_ROUNDS = 3;
 const PREFILL_PER_BLOCK = 3;
 
-// The peer's intra-op threads spin for a while after each of its calls and would compete with our next one: the
-// process's CPU time after a prefill call of the peer stopped growing 27-33 ms into a 50-200 ms pause.
+// The peer's intra-op threads spin for a while after each of its calls and would compete with our next one: after a
+// prefill call of the peer, its worker thread ran on for 28-40 ms.
 const PEER_SPIN_MS = 100;
 
 function peerFeeds(peer: OrtGqa, c: Case, sets: InputSet[]): ReturnType<OrtGqa['feeds']>[] {
@@ -198,7 +198,7 @@ async function measureOurs(c: Case, sets: InputSet[], peer: OrtGqa | undefined):
   } else {
     // Blocks of our calls and the peer's alternate, so that a slow minute of this shared machine weighs on both
     // alike: with all of ours first, our batch-4 prefill took 25-28 ms in most runs of one afternoon and 43-44 ms in
-    // a few, while the peer's, a minute later, did not follow.
+    // a few, while the peer's, timed seconds later, did not follow.
     const s = sets[0];
     const calls: (() => unknown)[] = [() => attention(s.q, s.ours.k, s.ours.v, { ...options, pages: s.ours.pages, out })];
     if (peer) {
