@@ -1,4 +1,6 @@
 // attentionAsync runs off the main thread and holds its buffers alive until it settles, even under GC pressure.
+import { spawnSync } from 'child_process';
+import * as path from 'path';
 import * as v8 from 'v8';
 import * as vm from 'vm';
 import { Tensor, attention, attentionAsync } from '../lib';
@@ -53,4 +55,93 @@ test('the event loop keeps running while a long call works', async () => {
 test('errors from the native layer reject the Promise with a typed error', async () => {
   const q = Tensor.f32(new Float32Array(64), [1, 1, 1, 64]);
   await expect(attentionAsync(q, q, q, { backend: 'cuda' })).rejects.toMatchObject({ code: expect.stringMatching(/^ERR_GQA_/) });
+});
+
+// Process and worker-thread lifetimes around calls: these run in a child process, on the built package, as they end
+// processes and worker threads.
+const lib = path.join(__dirname, '..', 'dist', 'lib');
+
+function runScript(script: string): string {
+  const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_GQA_QUIET: '1' } });
+  if (run.status !== 0) throw new Error(`the script exited with ${run.status} (${run.signal ?? 'no signal'}): ${run.stderr}`);
+  return run.stdout;
+}
+
+// Deterministic inputs for the scripts: q [1, 128, 8, 64], k and v [1, 2048, 2, 64].
+const inputs = `
+const { Tensor, attention, attentionAsync } = require(${JSON.stringify(lib)});
+const fill = (n, f) => Float32Array.from({ length: n }, (_, i) => Math.sin(f * i));
+const q = Tensor.f32(fill(128 * 8 * 64, 0.37), [1, 128, 8, 64]);
+const k = Tensor.f32(fill(2048 * 2 * 64, 0.11), [1, 2048, 2, 64]);
+const v = Tensor.f32(fill(2048 * 2 * 64, 0.23), [1, 2048, 2, 64]);
+`;
+
+test('a pending call keeps the process alive until it settles, and then lets it exit', () => {
+  const out = runScript(`${inputs}
+attentionAsync(q, k, v).then((o) => console.log('settled', o.data.length));
+`);
+  expect(out.trim()).toBe(`settled ${128 * 8 * 64}`);
+});
+
+test('ending a worker thread waits for its calls in flight, which write nothing after', () => {
+  const out = runScript(`${inputs}
+const { Worker } = require('worker_threads');
+const shared = new Float32Array(new SharedArrayBuffer(128 * 8 * 64 * 4)).fill(NaN);
+const worker = new Worker(\`
+  const { workerData, parentPort } = require('worker_threads');
+  \${${JSON.stringify(inputs)}}
+  attentionAsync(q, k, v, { backend: 'reference', out: new Float32Array(workerData) });
+  parentPort.postMessage('started');
+\`, { eval: true, workerData: shared.buffer });
+worker.on('message', async () => {
+  const unwrittenAtStart = shared.some(Number.isNaN);
+  await worker.terminate();
+  const atEnd = Float32Array.from(shared);
+  const expected = attention(q, k, v, { backend: 'reference' }).data;
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const same = (a, b) => Buffer.compare(Buffer.from(a.buffer), Buffer.from(Float32Array.from(b).buffer)) === 0;
+  console.log(JSON.stringify({ unwrittenAtStart, completeAtEnd: same(atEnd, expected), unchangedAfter: same(atEnd, shared) }));
+});
+`);
+  expect(JSON.parse(out)).toEqual({ unwrittenAtStart: true, completeAtEnd: true, unchangedAfter: true });
+});
+
+test('a worker thread that ran calls on several threads can end while the process goes on', () => {
+  // The addon is loaded by the worker only, which unloads it as it ends, unless the library says it must stay.
+  const out = runScript(`
+const { Worker } = require('worker_threads');
+const worker = new Worker(\`
+  \${${JSON.stringify(inputs)}}
+  attention(q, k, v, { threads: 2 });
+  require('worker_threads').parentPort.postMessage('done');
+\`, { eval: true });
+worker.on('message', async () => {
+  await worker.terminate();
+  setTimeout(() => console.log('alive'), 1000);
+});
+`);
+  expect(out.trim()).toBe('alive');
+});
+
+test('worker threads ended at any moment, calls in flight or running, leave the process running', () => {
+  // Each worker runs sync and async calls in a loop; it is ended after a random delay, or ends itself.
+  const out = runScript(`
+const { Worker } = require('worker_threads');
+let ended = 0;
+function next() {
+  const worker = new Worker(\`
+    \${${JSON.stringify(inputs)}}
+    const loop = (i) => {
+      if (i % 4 === 3) attention(q, k, v, { threads: 2 });
+      attentionAsync(q, k, v, { threads: 1 + (i % 2) }).then(() => loop(i + 1));
+    };
+    for (let i = 0; i < 3; i++) loop(i);
+    require('worker_threads').parentPort.postMessage('running');
+    if (Math.random() < 0.3) setTimeout(() => process.exit(0), Math.random() * 20);
+  \`, { eval: true });
+  worker.on('message', () => setTimeout(() => worker.terminate().then(() => (++ended < 20 ? next() : console.log('ended', ended))), Math.random() * 30));
+}
+next();
+`);
+  expect(out.trim()).toBe('ended 20');
 });
