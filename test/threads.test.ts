@@ -49,3 +49,34 @@ else if (!taskset) console.log('threads: affinity case skipped, taskset is not i
   const { before, after } = threadsAroundDefaultCall([]);
   expect(after).toBeGreaterThan(before);
 });
+
+// Pool threads that wait for work are woken only for tasks: a one-thread call leaves them asleep (one that woke them
+// all had them poll the queue for a while, and ran 30% slower for the core they took).
+const wakeScript = `
+const fs = require('fs');
+const { Tensor, attention } = require(${JSON.stringify(lib)});
+const shape = [1, 1024, 2, 64];
+const kv = Tensor.fromFloat32(Float32Array.from({ length: 1024 * 2 * 64 }, (_, i) => Math.sin(i)), 'f32', shape);
+const q = Tensor.fromFloat32(Float32Array.from({ length: 4 * 64 }, (_, i) => Math.cos(i)), 'f32', [1, 1, 4, 64]);
+const switches = () => Object.fromEntries(fs.readdirSync('/proc/self/task').map((t) => {
+  const status = fs.readFileSync('/proc/self/task/' + t + '/status', 'utf8');
+  return [t, Number(/^voluntary_ctxt_switches:\\s+(\\d+)/m.exec(status)[1]) + Number(/^nonvoluntary_ctxt_switches:\\s+(\\d+)/m.exec(status)[1])];
+}));
+const before = fs.readdirSync('/proc/self/task');
+attention(q, kv, kv, { threads: 2 });
+const pool = fs.readdirSync('/proc/self/task').filter((t) => !before.includes(t));
+const until = Date.now() + 50;
+while (Date.now() < until);  // the pool thread stops polling and waits
+const start = switches();
+for (let i = 0; i < 200; i++) attention(q, kv, kv, { threads: 1 });
+const end = switches();
+console.log(JSON.stringify({ poolThreads: pool.length, switches: pool.reduce((n, t) => n + end[t] - start[t], 0) }));
+`;
+
+(linux && os.availableParallelism() >= 2 ? test : test.skip)('one-thread calls leave the waiting pool threads asleep', () => {
+  const run = spawnSync(process.execPath, ['-e', wakeScript], { encoding: 'utf8', env: { ...process.env, NODE_GQA_QUIET: '1' } });
+  if (run.status !== 0) throw new Error(`the script exited with ${run.status}: ${run.stderr}`);
+  const { poolThreads, switches } = JSON.parse(run.stdout);
+  expect(poolThreads).toBe(1);
+  expect(switches).toBeLessThan(20);  // 200 with a wake-up per call
+});
