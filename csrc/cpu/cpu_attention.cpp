@@ -480,6 +480,8 @@ void run_plan(const AttentionParams& p, const Plan& plan, int num_threads) {
 }  // namespace
 }  // namespace cpu
 
+bool run_on_cpu_pool(void (*job)(void*), void* context) { return cpu::run_detached(job, context); }
+
 Error cpu_attention(const AttentionParams& p, int num_threads) {
   if (!head_dim_supported(p.head_dim))
     return Error{Status::Unsupported, "head_dim " + std::to_string(p.head_dim) +

@@ -1,9 +1,9 @@
-// The process-wide worker threads behind run_on_pool (parallel.h). One queue of tasks under one mutex: a task is
-// one thread index of one call. The pool grows when a call finds fewer idle threads than it has tasks, so
-// concurrent calls each get their threads; threads are never ended (the pool is deliberately never destroyed, so
-// nothing races with static destruction at process exit). A worker out of tasks polls the queue for a short while
-// before it blocks, so that a call right after another does not wait for workers to wake; a caller done with its own
-// part polls for its workers likewise.
+// The process-wide worker threads behind run_on_pool and run_detached (parallel.h). One queue of tasks under one
+// mutex: a task is one thread index of one call, or a detached job. The pool grows when a call finds fewer idle
+// threads than it has tasks, so concurrent calls each get their threads; threads are never ended (the pool is
+// deliberately never destroyed, so nothing races with static destruction at process exit). A worker out of tasks
+// polls the queue for a short while before it blocks, so that a call right after another does not wait for workers
+// to wake; a caller done with its own part polls for its workers likewise.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -41,9 +41,12 @@ struct Call {
   std::condition_variable finished;
 };
 
+// One thread index of one call, or (call null) a detached job.
 struct Task {
   Call* call;
   int thread_index;
+  void (*job)(void*);
+  void* job_context;
 };
 
 class Pool {
@@ -55,17 +58,10 @@ class Pool {
     if (threads > 1) {
       {
         std::lock_guard<std::mutex> lock(mutex_);
-        for (int t = 1; t < threads; ++t) tasks_.push_back(Task{&call, t});
+        for (int t = 1; t < threads; ++t) tasks_.push_back(Task{&call, t, nullptr, nullptr});
         queued_.store(tasks_.size(), std::memory_order_relaxed);
         // Start threads for the tasks no idle thread will take; a refused thread leaves its task to be dropped.
-        for (int64_t missing = int64_t(tasks_.size()) - idle_; missing > 0; --missing) {
-          try {
-            std::thread(&Pool::serve, this).detach();
-            ++idle_;
-          } catch (...) {
-            break;
-          }
-        }
+        start_missing_threads();
       }
       // One waiting thread per task, not all: a thread woken for nothing polls for a while, taking a core from the
       // calls running (a one-thread call that woke every idle thread ran 30% slower).
@@ -86,7 +82,43 @@ class Pool {
     wait_until_true(call.finished, lock, [&] { return call.running.load() == 0; });
   }
 
+  // Queues job(context): it runs at once on a pool thread, or, with max_jobs() jobs running, after them in order.
+  // Returns false when no thread could be started for it.
+  bool detach(void (*job)(void*), void* context) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      const Task task{nullptr, 0, job, context};
+      if (jobs_running_ >= max_jobs()) {
+        waiting_jobs_.push_back(task);
+        return true;
+      }
+      tasks_.push_back(task);
+      queued_.store(tasks_.size(), std::memory_order_relaxed);
+      start_missing_threads();
+      if (idle_ == 0) {
+        tasks_.pop_back();
+        queued_.store(tasks_.size(), std::memory_order_relaxed);
+        return false;
+      }
+      ++jobs_running_;
+    }
+    work_.notify_one();
+    return true;
+  }
+
  private:
+  // Starts threads for the queued tasks no idle thread will take (under the lock).
+  void start_missing_threads() {
+    for (int64_t missing = int64_t(tasks_.size()) - idle_; missing > 0; --missing) {
+      try {
+        std::thread(&Pool::serve, this).detach();
+        ++idle_;
+      } catch (...) {
+        break;
+      }
+    }
+  }
+
   void serve() {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
@@ -100,6 +132,20 @@ class Pool {
       tasks_.pop_front();
       queued_.store(tasks_.size(), std::memory_order_relaxed);
       --idle_;
+      if (!task.call) {
+        lock.unlock();
+        task.job(task.job_context);
+        lock.lock();
+        ++idle_;
+        --jobs_running_;
+        if (!waiting_jobs_.empty()) {  // this thread, idle now, takes it up next
+          tasks_.push_back(waiting_jobs_.front());
+          waiting_jobs_.pop_front();
+          queued_.store(tasks_.size(), std::memory_order_relaxed);
+          ++jobs_running_;
+        }
+        continue;
+      }
       ++task.call->running;
       lock.unlock();
       task.call->run(task.call->context, task.thread_index);
@@ -120,13 +166,24 @@ class Pool {
     while (!done() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
   }
 
+  // Detached jobs run at once up to one per core: each runs a call on its own threads, and more at a time would only
+  // share the cores (libuv's pool, which ran them before, ran 4).
+  static int max_jobs() { return hardware_threads(); }
+
   static constexpr std::chrono::microseconds kSpin{500};
   std::atomic<size_t> queued_{0};  // tasks_.size(), for spinning workers to poll without the lock
   std::mutex mutex_;
   std::condition_variable work_;
   std::deque<Task> tasks_;
   int idle_ = 0;  // threads waiting for a task, or started for one
+  int jobs_running_ = 0;            // detached jobs queued in tasks_ or running
+  std::deque<Task> waiting_jobs_;  // detached jobs beyond max_jobs(), in order
 };
+
+Pool& pool() {
+  static Pool* pool = new Pool;  // never destroyed: see above
+  return *pool;
+}
 
 }  // namespace
 
@@ -141,10 +198,9 @@ int hardware_threads() {
   return count;
 }
 
-void run_on_pool(int threads, void (*run)(void*, int), void* context) {
-  static Pool* pool = new Pool;  // never destroyed: see above
-  pool->run(threads, run, context);
-}
+void run_on_pool(int threads, void (*run)(void*, int), void* context) { pool().run(threads, run, context); }
+
+bool run_detached(void (*job)(void*), void* context) { return pool().detach(job, context); }
 
 }  // namespace cpu
 }  // namespace gqa

@@ -1,6 +1,8 @@
 // Module entry: the functions the TypeScript facade (lib/native.ts) calls.
 #include <napi.h>
 
+#include <memory>
+
 #include "gqa/backends.h"
 #include "napi/addon_data.h"
 #include "napi/attention.h"
@@ -52,6 +54,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Array keys = Napi::Array::New(env, size_t(Key::Count));
   for (uint32_t k = 0; k < uint32_t(Key::Count); ++k) keys.Set(k, Napi::String::New(env, kKeyNames[k]));
   data->keys = Napi::Persistent(keys);
+  data->cpu_pool_calls = std::make_unique<CpuPoolCalls>(env);
   env.SetInstanceData(data);
   exports.Set("DeviceBuffer", device_buffer);
   exports.Set("PinnedBuffer", PinnedBuffer::Define(env));

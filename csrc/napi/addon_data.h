@@ -1,9 +1,12 @@
-// Per-environment state of the addon: the constructors of its classes, for instanceof checks on arguments, and the
-// property names the binding reads on every call.
+// Per-environment state of the addon: the constructors of its classes, for instanceof checks on arguments, the
+// property names the binding reads on every call, and the async calls on the CPU pool.
 #pragma once
 #include <napi.h>
 
 #include <cstddef>
+#include <memory>
+
+#include "napi/cpu_pool_calls.h"
 
 namespace gqa_napi {
 
@@ -26,6 +29,7 @@ constexpr const char* key_name(Key key) { return kKeyNames[size_t(key)]; }
 struct AddonData {
   Napi::FunctionReference device_buffer;
   Napi::Reference<Napi::Array> keys;  // the name of Key k at index k
+  std::unique_ptr<CpuPoolCalls> cpu_pool_calls;
 };
 
 // Set once by the module initializer (addon.cpp).

@@ -1,6 +1,7 @@
 #include "napi/attention.h"
 
 #include <cstring>
+#include <memory>
 
 #include "gqa/backends.h"
 #include "napi/convert.h"
@@ -53,14 +54,24 @@ struct AttentionCall {
   }
 
   gqa::Error run() const { return run_backend(options, prepared.params); }
+
+  bool on_cpu() const { return options.backend != Backend::Cuda && options.backend != Backend::Rocm; }
 };
 
 }  // namespace
 
 Napi::Value Attention(const Napi::CallbackInfo& info) { return RunNow<AttentionCall>(info); }
 
+// The CPU backends run on the CPU pool's threads; the GPU backends, which wait on the device, on libuv's.
 Napi::Value AttentionAsync(const Napi::CallbackInfo& info) {
-  return PromiseWorker<AttentionCall>::Start(info, "attention");
+  auto call = std::make_unique<AttentionCall>();
+  try {
+    call->prepare(info);
+  } catch (const Napi::Error& e) {
+    return rejected(info.Env(), e);
+  }
+  if (call->on_cpu()) return PoolPromise<AttentionCall>::Start(info.Env(), std::move(call), "attention");
+  return PromiseWorker<AttentionCall>::Start(info.Env(), std::move(call), "attention");
 }
 
 }  // namespace gqa_napi

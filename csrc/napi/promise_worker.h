@@ -1,64 +1,112 @@
-// Runs one call off the event loop and settles a Promise with its status (the pattern every async binding entry
-// point shares), or on this thread (RunNow, the sync entry points). A Call provides
+// Runs one call off the event loop and settles a Promise with its status (the pattern the async binding entry points
+// share): on a libuv thread (PromiseWorker) or on the CPU backend's pool (PoolPromise); or runs it on this thread
+// (RunNow, the sync entry points). A Call provides
 //   void prepare(const Napi::CallbackInfo&)  main thread: unpacks and checks the arguments, throws Napi::Error
 //   gqa::Error run()                          worker thread: the native work; touches no JS
 //   HeldValues held                           the JS values and memory shares the call reads and writes
-// The held values stay alive (a persistent reference owned by the worker) until the Promise settles.
+// The held values stay alive (a persistent reference owned by the worker or pool call) until the Promise settles.
 #pragma once
 #include <napi.h>
 
 #include <exception>
+#include <memory>
 #include <string>
+#include <utility>
 
+#include "napi/addon_data.h"
 #include "napi/convert.h"
+#include "napi/cpu_pool_calls.h"
 
 namespace gqa_napi {
+
+// call.run(), with any C++ exception turned into an Internal error naming the call.
+template <class Call>
+gqa::Error run_caught(Call& call, const std::string& name) {
+  try {
+    return call.run();
+  } catch (const std::exception& e) {
+    return {gqa::Status::Internal, name + ": " + e.what()};
+  } catch (...) {
+    return {gqa::Status::Internal, name + ": unknown native exception"};
+  }
+}
+
+// Resolves the Promise, or rejects it with the error as a JS Error carrying its code.
+inline void settle_promise(Napi::Env env, Napi::Promise::Deferred& deferred, const gqa::Error& error) {
+  if (error.ok()) deferred.Resolve(env.Undefined());
+  else deferred.Reject(make_error(env, error.status, error.message).Value());
+}
+
+// A Promise already rejected with the error.
+inline Napi::Value rejected(Napi::Env env, const Napi::Error& error) {
+  Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+  deferred.Reject(error.Value());
+  return deferred.Promise();
+}
 
 template <class Call>
 class PromiseWorker : public Napi::AsyncWorker {
  public:
   // Prepares a call from the arguments and queues it; bad arguments reject the returned Promise.
   static Napi::Value Start(const Napi::CallbackInfo& info, const char* name) {
-    Napi::Env env = info.Env();
-    Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
-    auto* worker = new PromiseWorker(env, deferred, name);
+    auto call = std::make_unique<Call>();
     try {
-      worker->call_.prepare(info);
+      call->prepare(info);
     } catch (const Napi::Error& e) {
-      delete worker;
-      deferred.Reject(e.Value());
-      return deferred.Promise();
+      return rejected(info.Env(), e);
     }
-    worker->held_ = hold(env, worker->call_.held);
+    return Start(info.Env(), std::move(call), name);
+  }
+
+  // Queues a prepared call.
+  static Napi::Value Start(Napi::Env env, std::unique_ptr<Call> call, const char* name) {
+    auto* worker = new PromiseWorker(env, std::move(call), name);
+    Napi::Promise promise = worker->deferred_.Promise();
     worker->Queue();
-    return deferred.Promise();
+    return promise;
   }
 
-  void Execute() override {
-    try {
-      error_ = call_.run();
-    } catch (const std::exception& e) {
-      error_ = {gqa::Status::Internal, name_ + ": " + e.what()};
-    } catch (...) {
-      error_ = {gqa::Status::Internal, name_ + ": unknown native exception"};
-    }
-  }
-
-  void OnOK() override {
-    if (error_.ok()) deferred_.Resolve(Env().Undefined());
-    else deferred_.Reject(make_error(Env(), error_.status, error_.message).Value());
-  }
-
+  void Execute() override { error_ = run_caught(*call_, name_); }
+  void OnOK() override { settle_promise(Env(), deferred_, error_); }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
-  PromiseWorker(Napi::Env env, Napi::Promise::Deferred deferred, const char* name)
-      : Napi::AsyncWorker(env, ("node-gqa:" + std::string(name)).c_str()), deferred_(deferred), name_(name) {}
+  PromiseWorker(Napi::Env env, std::unique_ptr<Call> call, const char* name)
+      : Napi::AsyncWorker(env, ("node-gqa:" + std::string(name)).c_str()),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        held_(hold(env, call->held)),
+        call_(std::move(call)),
+        name_(name) {}
 
   Napi::Promise::Deferred deferred_;
   Napi::Reference<Napi::Array> held_;
-  Call call_;
+  std::unique_ptr<Call> call_;
   gqa::Error error_;
+  std::string name_;
+};
+
+// The Promise of a prepared call run on the CPU backend's pool (napi/cpu_pool_calls.h).
+template <class Call>
+class PoolPromise : public PoolCall {
+ public:
+  static Napi::Value Start(Napi::Env env, std::unique_ptr<Call> call, const char* name) {
+    std::unique_ptr<PoolPromise> self(new PoolPromise(env, std::move(call), name));
+    Napi::Promise promise = self->deferred_.Promise();
+    addon_data(env).cpu_pool_calls->start(env, std::move(self));
+    return promise;
+  }
+
+  gqa::Error run() override { return run_caught(*call_, name_); }
+  void settle(Napi::Env env, const gqa::Error& error) override { settle_promise(env, deferred_, error); }
+
+ private:
+  PoolPromise(Napi::Env env, std::unique_ptr<Call> call, const char* name)
+      : deferred_(Napi::Promise::Deferred::New(env)), held_(hold(env, call->held)), call_(std::move(call)),
+        name_(name) {}
+
+  Napi::Promise::Deferred deferred_;
+  Napi::Reference<Napi::Array> held_;
+  std::unique_ptr<Call> call_;
   std::string name_;
 };
 

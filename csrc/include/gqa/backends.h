@@ -15,6 +15,10 @@ Error reference_attention(const AttentionParams& p, ReferenceMath math = Referen
 // The fast CPU backend: tiled online softmax, threads, SIMD chosen at run time. num_threads <= 0: all cores.
 Error cpu_attention(const AttentionParams& p, int num_threads);
 
+// Runs job(context) on a thread of the fast CPU backend's pool and returns at once; false (nothing run) when no
+// thread could be started. A job there that calls cpu_attention shares the pool's warm threads with it.
+bool run_on_cpu_pool(void (*job)(void*), void* context);
+
 // The SIMD level the fast CPU backend picked on this machine: "avx512bf16", "avx512", "avx2" or "scalar".
 const char* cpu_simd_level();
 
