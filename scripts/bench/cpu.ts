@@ -12,7 +12,7 @@
 import * as os from 'os';
 import { setTimeout as sleep } from 'timers/promises';
 import { parseArgs } from 'util';
-import { DTYPES, DType, PageTable, Tensor, attention, buildInfo, dtypeSize } from '../../lib';
+import { DTYPES, DType, PageTable, Tensor, attention, attentionAsync, buildInfo, dtypeSize } from '../../lib';
 import { native } from '../../lib/native';
 import { generator, normals } from '../parity/random';
 import { LAYOUTS, Layout, headMajor, paged, shuffled } from './layouts';
@@ -66,6 +66,7 @@ interface CaseResult {
   oursOverBound?: number;  // decode
   readMs?: number;         // decode: time to read the same K and V buffers once, same threads
   oursOverRead?: number;   // decode
+  asyncMs?: number;        // decode: the same calls through attentionAsync, each awaited before the next
   peerMs?: number;
   peerOverOurs?: number;   // the speed-up over the peer
   maxAbsDiff?: number;     // ours vs the peer, first input set
@@ -192,6 +193,11 @@ async function measureOurs(c: Case, sets: InputSet[], peer: OrtGqa | undefined):
     }
     result.oursMs = median(ours);
     result.readMs = median(read);
+    // What a server awaiting each step sees: the same rotation, the copies read before.
+    result.asyncMs = await medianMs(DECODE_RUNS, 0, (i) => {
+      const s = sets[i % sets.length];
+      return attentionAsync(s.q, s.ours.k, s.ours.v, { ...options, pages: s.ours.pages, out });
+    });
     result.kvBytes = kvBytes(c);
     result.gbps = result.kvBytes / (result.oursMs * 1e6);
     result.oursOverRead = result.oursMs / result.readMs;
@@ -269,10 +275,10 @@ async function main(): Promise<void> {
 
   const results = measured.map((m) => m.result);
   log('');
-  log('case           ours ms   GFLOP/s   GB/s   bound ms  ours/bound   read ms  ours/read   peer ms  peer/ours  max|ours-peer|');
+  log('case           ours ms  async ms   GFLOP/s   GB/s   bound ms  ours/bound   read ms  ours/read   peer ms  peer/ours  max|ours-peer|');
   for (const r of results) {
     log([
-      r.name.padEnd(12), fixed(r.oursMs, 2).padStart(9), fixed(r.gflops, 1).padStart(9), fixed(r.gbps, 1).padStart(6),
+      r.name.padEnd(12), fixed(r.oursMs, 2).padStart(9), fixed(r.asyncMs, 2).padStart(9), fixed(r.gflops, 1).padStart(9), fixed(r.gbps, 1).padStart(6),
       fixed(r.boundMs, 2).padStart(10), fixed(r.oursOverBound, 2).padStart(11), fixed(r.readMs, 2).padStart(9),
       fixed(r.oursOverRead, 2).padStart(10), fixed(r.peerMs, 2).padStart(9),
       fixed(r.peerOverOurs, 2).padStart(10), (r.maxAbsDiff === undefined ? '-' : r.maxAbsDiff.toExponential(1)).padStart(15),
