@@ -2,7 +2,7 @@
 // thread through a thread-safe function. A libuv thread has to be woken for each call, where the pool's threads poll
 // for work a while after their last call. f32 decode, Hq=32, Hkv=8, D=128, batch 1, awaited calls one after another
 // (2-core VM): one key 58-83 us through libuv against 12-30 us here; 128 keys on two threads 57-72 against 25-38 us.
-// Alternating with sync calls, 2048 keys from memory on two threads took 0.93-0.97 ms through libuv against
+// Alternating with sync calls, 2048 keys from memory on two threads took 0.92-0.97 ms through libuv against
 // 0.52-0.57 ms here.
 #pragma once
 #include <napi.h>
