@@ -80,3 +80,25 @@ console.log(JSON.stringify({ poolThreads: pool.length, switches: pool.reduce((n,
   expect(poolThreads).toBe(1);
   expect(switches).toBeLessThan(20);  // 200 with a wake-up per call
 });
+
+// Concurrent async calls share the cores: the pool starts them as their threads fit beside those of the calls
+// running, so calls that each take every core run one at a time, on no more threads than there are cores.
+const concurrentScript = `
+const fs = require('fs');
+const { Tensor, attentionAsync } = require(${JSON.stringify(lib)});
+const shape = [1, 1024, 2, 64];
+const kv = Tensor.fromFloat32(Float32Array.from({ length: 1024 * 2 * 64 }, (_, i) => Math.sin(i)), 'f32', shape);
+const q = Tensor.fromFloat32(Float32Array.from({ length: 4 * 64 }, (_, i) => Math.cos(i)), 'f32', [1, 1, 4, 64]);
+const before = fs.readdirSync('/proc/self/task').length;
+Promise.all(Array.from({ length: 16 }, () => attentionAsync(q, kv, kv))).then(() => {
+  console.log(JSON.stringify({ started: fs.readdirSync('/proc/self/task').length - before }));
+});
+`;
+
+(linux && os.availableParallelism() >= 2 ? test : test.skip)('concurrent async calls on every core start no more pool threads than there are cores', () => {
+  const run = spawnSync(process.execPath, ['-e', concurrentScript], { encoding: 'utf8', env: { ...process.env, NODE_GQA_QUIET: '1' } });
+  if (run.status !== 0) throw new Error(`the script exited with ${run.status}: ${run.stderr}`);
+  const { started } = JSON.parse(run.stdout);
+  expect(started).toBeGreaterThan(1);  // the calls ran on several threads
+  expect(started).toBeLessThanOrEqual(os.availableParallelism());
+});

@@ -480,7 +480,9 @@ void run_plan(const AttentionParams& p, const Plan& plan, int num_threads) {
 }  // namespace
 }  // namespace cpu
 
-bool run_on_cpu_pool(void (*job)(void*), void* context) { return cpu::run_detached(job, context); }
+bool run_on_cpu_pool(void (*job)(void*), void* context, int threads) {
+  return cpu::run_detached(job, context, threads);
+}
 
 Error cpu_attention(const AttentionParams& p, int num_threads) {
   if (!head_dim_supported(p.head_dim))

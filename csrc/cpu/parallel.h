@@ -28,8 +28,9 @@ inline int resolve_threads(int requested, int64_t items) {
 // (workers pull items until none are left, so the ones running did the work); so is a thread the system refuses.
 void run_on_pool(int threads, void (*run)(void* context, int thread_index), void* context);
 
-// Runs job(context) on a pool thread and returns at once (false, running nothing, when no thread can be started).
-bool run_detached(void (*job)(void*), void* context);
+// Runs job(context), which will run on `threads` threads (<= 0: every core), on a pool thread and returns at once
+// (false, running nothing, when no thread can be started). Jobs start in order, as many at a time as fit on the cores.
+bool run_detached(void (*job)(void*), void* context, int threads);
 
 // run_on_pool for a callable worker(int thread_index).
 template <class Worker>

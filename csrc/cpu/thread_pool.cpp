@@ -41,12 +41,18 @@ struct Call {
   std::condition_variable finished;
 };
 
+// A detached job and the threads it will run on.
+struct Job {
+  void (*run)(void*);
+  void* context;
+  int threads;
+};
+
 // One thread index of one call, or (call null) a detached job.
 struct Task {
   Call* call;
   int thread_index;
-  void (*job)(void*);
-  void* job_context;
+  Job job;
 };
 
 class Pool {
@@ -58,7 +64,7 @@ class Pool {
     if (threads > 1) {
       {
         std::lock_guard<std::mutex> lock(mutex_);
-        for (int t = 1; t < threads; ++t) tasks_.push_back(Task{&call, t, nullptr, nullptr});
+        for (int t = 1; t < threads; ++t) tasks_.push_back(Task{&call, t, {}});
         queued_.store(tasks_.size(), std::memory_order_relaxed);
         // Start threads for the tasks no idle thread will take; a refused thread leaves its task to be dropped.
         start_missing_threads();
@@ -82,17 +88,16 @@ class Pool {
     wait_until_true(call.finished, lock, [&] { return call.running.load() == 0; });
   }
 
-  // Queues job(context): it runs at once on a pool thread, or, with max_jobs() jobs running, after them in order.
-  // Returns false when no thread could be started for it.
-  bool detach(void (*job)(void*), void* context) {
+  // Queues a job: it starts at once if its threads fit beside those of the jobs running (or none runs), else after
+  // them, in order. Returns false when no thread could be started for it.
+  bool detach(const Job& job) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      const Task task{nullptr, 0, job, context};
-      if (jobs_running_ >= max_jobs()) {
-        waiting_jobs_.push_back(task);
+      if (!waiting_jobs_.empty() || !fits(job)) {
+        waiting_jobs_.push_back(job);
         return true;
       }
-      tasks_.push_back(task);
+      tasks_.push_back(Task{nullptr, 0, job});
       queued_.store(tasks_.size(), std::memory_order_relaxed);
       start_missing_threads();
       if (idle_ == 0) {
@@ -100,7 +105,7 @@ class Pool {
         queued_.store(tasks_.size(), std::memory_order_relaxed);
         return false;
       }
-      ++jobs_running_;
+      job_threads_ += job.threads;
     }
     work_.notify_one();
     return true;
@@ -134,16 +139,11 @@ class Pool {
       --idle_;
       if (!task.call) {
         lock.unlock();
-        task.job(task.job_context);
+        task.job.run(task.job.context);
         lock.lock();
         ++idle_;
-        --jobs_running_;
-        if (!waiting_jobs_.empty()) {  // this thread, idle now, takes it up next
-          tasks_.push_back(waiting_jobs_.front());
-          waiting_jobs_.pop_front();
-          queued_.store(tasks_.size(), std::memory_order_relaxed);
-          ++jobs_running_;
-        }
+        job_threads_ -= task.job.threads;
+        start_waiting_jobs();
         continue;
       }
       ++task.call->running;
@@ -166,9 +166,24 @@ class Pool {
     while (!done() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
   }
 
-  // Detached jobs run at once up to one per core: each runs a call on its own threads, and more at a time would only
-  // share the cores (libuv's pool, which ran them before, ran 4).
-  static int max_jobs() { return hardware_threads(); }
+  // Whether a job may start now: detached jobs run together as long as their threads fit on the cores, so that
+  // concurrent calls share the cores rather than crowd them (each call already runs on as many threads as it asks
+  // for); a job wider than the cores runs alone.
+  bool fits(const Job& job) const { return job_threads_ == 0 || job_threads_ + job.threads <= hardware_threads(); }
+
+  // Starts the waiting jobs that now fit, in order (under the lock): this thread takes up the first.
+  void start_waiting_jobs() {
+    const size_t queued = tasks_.size();
+    while (!waiting_jobs_.empty() && fits(waiting_jobs_.front())) {
+      job_threads_ += waiting_jobs_.front().threads;
+      tasks_.push_back(Task{nullptr, 0, waiting_jobs_.front()});
+      waiting_jobs_.pop_front();
+    }
+    if (tasks_.size() == queued) return;
+    queued_.store(tasks_.size(), std::memory_order_relaxed);
+    start_missing_threads();
+    for (size_t i = queued + 1; i < tasks_.size(); ++i) work_.notify_one();
+  }
 
   static constexpr std::chrono::microseconds kSpin{500};
   std::atomic<size_t> queued_{0};  // tasks_.size(), for spinning workers to poll without the lock
@@ -176,8 +191,8 @@ class Pool {
   std::condition_variable work_;
   std::deque<Task> tasks_;
   int idle_ = 0;  // threads waiting for a task, or started for one
-  int jobs_running_ = 0;            // detached jobs queued in tasks_ or running
-  std::deque<Task> waiting_jobs_;  // detached jobs beyond max_jobs(), in order
+  int job_threads_ = 0;           // threads of the detached jobs queued in tasks_ or running
+  std::deque<Job> waiting_jobs_;  // detached jobs that did not fit yet, in order
 };
 
 Pool& pool() {
@@ -200,7 +215,9 @@ int hardware_threads() {
 
 void run_on_pool(int threads, void (*run)(void*, int), void* context) { pool().run(threads, run, context); }
 
-bool run_detached(void (*job)(void*), void* context) { return pool().detach(job, context); }
+bool run_detached(void (*job)(void*), void* context, int threads) {
+  return pool().detach(Job{job, context, requested_threads(threads)});
+}
 
 }  // namespace cpu
 }  // namespace gqa

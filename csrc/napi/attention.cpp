@@ -56,6 +56,8 @@ struct AttentionCall {
   gqa::Error run() const { return run_backend(options, prepared.params); }
 
   bool on_cpu() const { return options.backend != Backend::Cuda && options.backend != Backend::Rocm; }
+  // The threads a CPU backend computes on: the reference runs on the calling thread only.
+  int threads() const { return options.backend == Backend::Cpu ? options.threads : 1; }
 };
 
 }  // namespace

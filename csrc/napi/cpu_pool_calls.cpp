@@ -27,7 +27,7 @@ void CpuPoolCalls::start(Napi::Env env, std::unique_ptr<PoolCall> call) {
   job->settle = settle_;
   job->in_flight = in_flight_;
   ++*in_flight_;
-  if (!gqa::run_on_cpu_pool(run_job, job.get())) {
+  if (!gqa::run_on_cpu_pool(run_job, job.get(), job->call->threads())) {
     --*in_flight_;
     job->call->settle(env, {gqa::Status::Internal, "the CPU backend could not start a thread"});
     return;

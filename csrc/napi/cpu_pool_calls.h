@@ -18,6 +18,7 @@ namespace gqa_napi {
 class PoolCall {
  public:
   virtual ~PoolCall() = default;
+  virtual int threads() const = 0;  // what run() computes on (<= 0: every core)
   virtual gqa::Error run() = 0;
   virtual void settle(Napi::Env env, const gqa::Error& error) = 0;
 };

@@ -4,6 +4,7 @@
 //   void prepare(const Napi::CallbackInfo&)  main thread: unpacks and checks the arguments, throws Napi::Error
 //   gqa::Error run()                          worker thread: the native work; touches no JS
 //   HeldValues held                           the JS values and memory shares the call reads and writes
+//   int threads() const                       for PoolPromise: the CPU threads run() computes on (<= 0: all cores)
 // The held values stay alive (a persistent reference owned by the worker or pool call) until the Promise settles.
 #pragma once
 #include <napi.h>
@@ -96,6 +97,7 @@ class PoolPromise : public PoolCall {
     return promise;
   }
 
+  int threads() const override { return call_->threads(); }
   gqa::Error run() override { return run_caught(*call_, name_); }
   void settle(Napi::Env env, const gqa::Error& error) override { settle_promise(env, deferred_, error); }
 

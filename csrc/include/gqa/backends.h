@@ -16,8 +16,9 @@ Error reference_attention(const AttentionParams& p, ReferenceMath math = Referen
 Error cpu_attention(const AttentionParams& p, int num_threads);
 
 // Runs job(context) on a thread of the fast CPU backend's pool and returns at once; false (nothing run) when no
-// thread could be started. A job there that calls cpu_attention shares the pool's warm threads with it.
-bool run_on_cpu_pool(void (*job)(void*), void* context);
+// thread could be started. A job there that calls cpu_attention shares the pool's warm threads with it. `threads`
+// is what the job will run on (<= 0: every core): jobs start in order, as many at a time as fit on the cores.
+bool run_on_cpu_pool(void (*job)(void*), void* context, int threads);
 
 // The SIMD level the fast CPU backend picked on this machine: "avx512bf16", "avx512", "avx2" or "scalar".
 const char* cpu_simd_level();
