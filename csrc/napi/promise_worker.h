@@ -45,6 +45,26 @@ inline Napi::Value rejected(Napi::Env env, const Napi::Error& error) {
   return deferred.Promise();
 }
 
+// A prepared call and its Promise, with the values it holds alive until the Promise settles.
+template <class Call>
+class CallPromise {
+ public:
+  CallPromise(Napi::Env env, std::unique_ptr<Call> call, const char* name)
+      : deferred_(Napi::Promise::Deferred::New(env)), held_(hold(env, call->held)), call_(std::move(call)),
+        name_(name) {}
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+  const Call& call() const { return *call_; }
+  gqa::Error run() { return run_caught(*call_, name_); }
+  void settle(Napi::Env env, const gqa::Error& error) { settle_promise(env, deferred_, error); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::Reference<Napi::Array> held_;
+  std::unique_ptr<Call> call_;
+  std::string name_;
+};
+
 template <class Call>
 class PromiseWorker : public Napi::AsyncWorker {
  public:
@@ -62,28 +82,21 @@ class PromiseWorker : public Napi::AsyncWorker {
   // Queues a prepared call.
   static Napi::Value Start(Napi::Env env, std::unique_ptr<Call> call, const char* name) {
     auto* worker = new PromiseWorker(env, std::move(call), name);
-    Napi::Promise promise = worker->deferred_.Promise();
+    Napi::Promise promise = worker->call_.promise();
     worker->Queue();
     return promise;
   }
 
-  void Execute() override { error_ = run_caught(*call_, name_); }
-  void OnOK() override { settle_promise(Env(), deferred_, error_); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  void Execute() override { error_ = call_.run(); }
+  void OnOK() override { call_.settle(Env(), error_); }
+  void OnError(const Napi::Error& e) override { call_.settle(Env(), {gqa::Status::Internal, e.Message()}); }
 
  private:
   PromiseWorker(Napi::Env env, std::unique_ptr<Call> call, const char* name)
-      : Napi::AsyncWorker(env, ("node-gqa:" + std::string(name)).c_str()),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        held_(hold(env, call->held)),
-        call_(std::move(call)),
-        name_(name) {}
+      : Napi::AsyncWorker(env, ("node-gqa:" + std::string(name)).c_str()), call_(env, std::move(call), name) {}
 
-  Napi::Promise::Deferred deferred_;
-  Napi::Reference<Napi::Array> held_;
-  std::unique_ptr<Call> call_;
+  CallPromise<Call> call_;
   gqa::Error error_;
-  std::string name_;
 };
 
 // The Promise of a prepared call run on the CPU backend's pool (napi/cpu_pool_calls.h).
@@ -92,24 +105,19 @@ class PoolPromise : public PoolCall {
  public:
   static Napi::Value Start(Napi::Env env, std::unique_ptr<Call> call, const char* name) {
     std::unique_ptr<PoolPromise> self(new PoolPromise(env, std::move(call), name));
-    Napi::Promise promise = self->deferred_.Promise();
+    Napi::Promise promise = self->call_.promise();
     addon_data(env).cpu_pool_calls->start(env, std::move(self));
     return promise;
   }
 
-  int threads() const override { return call_->threads(); }
-  gqa::Error run() override { return run_caught(*call_, name_); }
-  void settle(Napi::Env env, const gqa::Error& error) override { settle_promise(env, deferred_, error); }
+  int threads() const override { return call_.call().threads(); }
+  gqa::Error run() override { return call_.run(); }
+  void settle(Napi::Env env, const gqa::Error& error) override { call_.settle(env, error); }
 
  private:
-  PoolPromise(Napi::Env env, std::unique_ptr<Call> call, const char* name)
-      : deferred_(Napi::Promise::Deferred::New(env)), held_(hold(env, call->held)), call_(std::move(call)),
-        name_(name) {}
+  PoolPromise(Napi::Env env, std::unique_ptr<Call> call, const char* name) : call_(env, std::move(call), name) {}
 
-  Napi::Promise::Deferred deferred_;
-  Napi::Reference<Napi::Array> held_;
-  std::unique_ptr<Call> call_;
-  std::string name_;
+  CallPromise<Call> call_;
 };
 
 // The synchronous twin of PromiseWorker<Call>::Start: prepares and runs the call on this thread, throwing its error.
