@@ -10,7 +10,11 @@ v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 
 test('many concurrent calls with forced GC all give the synchronous result', async () => {
+  // Thread counts and backends vary, so that calls wait for, and run beside, calls of other widths.
   const calls = 64;
+  const options = (c: number) => ({
+    causal: true, alignment: 'bottom-right' as const, threads: c % 3, backend: c % 8 === 7 ? 'reference' as const : 'cpu' as const,
+  });
   const shape = [1, 33, 4, 64];
   const kvShape = [1, 47, 2, 64];
   const expected: Float32Array[] = [];
@@ -23,7 +27,7 @@ test('many concurrent calls with forced GC all give the synchronous result', asy
       v: Tensor.f32(randomFloat32(47 * 2 * 64, next), kvShape),
     });
     const sync = make();
-    expected.push(attention(sync.q, sync.k, sync.v, { causal: true, alignment: 'bottom-right' }).data as Float32Array);
+    expected.push(attention(sync.q, sync.k, sync.v, options(c)).data as Float32Array);
     // Fresh arrays, referenced only by the pending call: GC must not free them.
     const again = rng(100 + c);
     const inputs = {
@@ -31,7 +35,7 @@ test('many concurrent calls with forced GC all give the synchronous result', asy
       k: Tensor.f32(randomFloat32(47 * 2 * 64, again), kvShape),
       v: Tensor.f32(randomFloat32(47 * 2 * 64, again), kvShape),
     };
-    pending.push(attentionAsync(inputs.q, inputs.k, inputs.v, { causal: true, alignment: 'bottom-right' })
+    pending.push(attentionAsync(inputs.q, inputs.k, inputs.v, options(c))
       .then((t) => t.data as Float32Array));
     gc();
   }
