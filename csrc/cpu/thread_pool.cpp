@@ -171,7 +171,8 @@ class Pool {
   // for); a job wider than the cores runs alone.
   bool fits(const Job& job) const { return job_threads_ == 0 || job_threads_ + job.threads <= hardware_threads(); }
 
-  // Starts the waiting jobs that now fit, in order (under the lock): this thread takes up the first.
+  // Queues the waiting jobs that now fit, in order (under the lock), for the calling thread, idle again, and as many
+  // more threads as there are further jobs.
   void start_waiting_jobs() {
     const size_t queued = tasks_.size();
     while (!waiting_jobs_.empty() && fits(waiting_jobs_.front())) {
