@@ -87,6 +87,14 @@ attentionAsync(q, k, v).then((o) => console.log('settled', o.data.length));
   expect(out.trim()).toBe(`settled ${128 * 8 * 64}`);
 });
 
+test('process.exit with calls in flight ends the process with its code', () => {
+  const run = spawnSync(process.execPath, ['-e', `${inputs}
+for (let i = 0; i < 4; i++) attentionAsync(q, k, v, { backend: i % 2 ? 'reference' : 'cpu' });
+setTimeout(() => process.exit(3), 20);
+`], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_GQA_QUIET: '1' } });
+  expect({ status: run.status, signal: run.signal }).toEqual({ status: 3, signal: null });
+});
+
 test('ending a worker thread waits for its calls in flight, which write nothing after', () => {
   const out = runScript(`${inputs}
 const { Worker } = require('worker_threads');
