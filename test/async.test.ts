@@ -65,8 +65,12 @@ test('errors from the native layer reject the Promise with a typed error', async
 // processes and worker threads.
 const lib = path.join(__dirname, '..', 'dist', 'lib');
 
+const spawnScript = (script: string) =>
+  spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_GQA_QUIET: '1' } });
+
+/** What the script printed; it must exit with status 0. */
 function runScript(script: string): string {
-  const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_GQA_QUIET: '1' } });
+  const run = spawnScript(script);
   if (run.status !== 0) throw new Error(`the script exited with ${run.status} (${run.signal ?? 'no signal'}): ${run.stderr}`);
   return run.stdout;
 }
@@ -88,10 +92,10 @@ attentionAsync(q, k, v).then((o) => console.log('settled', o.data.length));
 });
 
 test('process.exit with calls in flight ends the process with its code', () => {
-  const run = spawnSync(process.execPath, ['-e', `${inputs}
+  const run = spawnScript(`${inputs}
 for (let i = 0; i < 4; i++) attentionAsync(q, k, v, { backend: i % 2 ? 'reference' : 'cpu' });
 setTimeout(() => process.exit(3), 20);
-`], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_GQA_QUIET: '1' } });
+`);
   expect({ status: run.status, signal: run.signal }).toEqual({ status: 3, signal: null });
 });
 
