@@ -84,25 +84,47 @@ function runTyped(call: () => unknown): boolean {
   }
 }
 
+// One call of the binding, (q, k, v, out, options), from a valid request mutated at the mutator's rate.
+function nativeCall(m: Mutator) {
+  const { B, Sq, Skv, Hq, Hkv, D } = randomShapes(m);
+  const dtype = m.pick(['f32', 'bf16', 'f16']);
+  const outDtype = m.pick([dtype, 'f32']);
+  const out = guardedOutput(m, B * Sq * Hq * D, outDtype);
+  const args = [
+    descriptor(m, [B, Sq, Hq, D], dtype), descriptor(m, [B, Skv, Hkv, D], dtype), descriptor(m, [B, Skv, Hkv, D], dtype),
+    { data: out.view, dtype: outDtype, shape: [B, Sq, Hq, D], strides: m.field<unknown>(undefined, () => [[0, 0, 0, 0], [9, 9, 9, 9]]) },
+    options(m, Hq, Hkv, B),
+  ];
+  return { args, intact: out.intact };
+}
+
+const RATES = [0, 0.03, 0.1, 0.3];
+
 test('native layer: 3000 malformed calls, typed errors only, no stray writes', () => {
   const next = rng(2024);
   let succeeded = 0;
   for (let n = 0; n < 3000; n++) {
-    const m = new Mutator(next, [0, 0.03, 0.1, 0.3][n % 4]);
-    const { B, Sq, Skv, Hq, Hkv, D } = randomShapes(m);
-    const dtype = m.pick(['f32', 'bf16', 'f16']);
-    const outDtype = m.pick([dtype, 'f32']);
-    const out = guardedOutput(m, B * Sq * Hq * D, outDtype);
-    const args = [
-      descriptor(m, [B, Sq, Hq, D], dtype), descriptor(m, [B, Skv, Hkv, D], dtype), descriptor(m, [B, Skv, Hkv, D], dtype),
-      { data: out.view, dtype: outDtype, shape: [B, Sq, Hq, D], strides: m.field<unknown>(undefined, () => [[0, 0, 0, 0], [9, 9, 9, 9]]) },
-      options(m, Hq, Hkv, B),
-    ];
+    const { args, intact } = nativeCall(new Mutator(next, RATES[n % 4]));
     if (runTyped(() => (native().attention as (...a: unknown[]) => void)(...args))) succeeded++;
-    expect(out.intact()).toBe(true);
+    expect(intact()).toBe(true);
   }
   // The valid share reaches the backends, not only the first check.
   expect(succeeded).toBeGreaterThan(300);
+});
+
+test('native layer, async: 600 malformed calls, 8 at a time, typed rejections only, no stray writes', async () => {
+  const next = rng(3033);
+  let succeeded = 0;
+  for (let n = 0; n < 600; n += 8) {
+    const calls = Array.from({ length: 8 }, (_, i) => nativeCall(new Mutator(next, RATES[(n + i) % 4])));
+    const settled = await Promise.allSettled(calls.map(({ args }) => (native().attentionAsync as (...a: unknown[]) => Promise<void>)(...args)));
+    settled.forEach((r) => {
+      if (r.status === 'fulfilled') succeeded++;
+      else expect(String((r.reason as { code?: unknown }).code)).toMatch(/^ERR_GQA_/);
+    });
+    calls.forEach(({ intact }) => expect(intact()).toBe(true));
+  }
+  expect(succeeded).toBeGreaterThan(60);
 });
 
 test('TypeScript layer: 2000 malformed calls, typed errors only, no stray writes', () => {
