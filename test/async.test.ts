@@ -122,6 +122,24 @@ worker.on('message', async () => {
   expect(JSON.parse(out)).toEqual({ unwrittenAtStart: true, completeAtEnd: true, unchangedAfter: true });
 });
 
+test('ending a worker thread skips its calls that have not started', () => {
+  // 40 reference calls of about 0.4 s each, two at a time on two cores: some 8 s to run them all.
+  const out = runScript(`
+const { Worker } = require('worker_threads');
+const worker = new Worker(\`
+  \${${JSON.stringify(inputs)}}
+  for (let i = 0; i < 40; i++) attentionAsync(q, k, v, { backend: 'reference' });
+  require('worker_threads').parentPort.postMessage('queued');
+\`, { eval: true });
+worker.on('message', async () => {
+  const start = Date.now();
+  await worker.terminate();
+  console.log(JSON.stringify({ terminateMs: Date.now() - start }));
+});
+`);
+  expect(JSON.parse(out).terminateMs).toBeLessThan(3000);
+});
+
 test('a worker thread that ran calls on several threads can end while the process goes on', () => {
   // The addon is loaded by the worker only, which unloads it as it ends, unless the library says it must stay.
   const out = runScript(`

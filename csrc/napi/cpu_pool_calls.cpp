@@ -26,9 +26,9 @@ void CpuPoolCalls::start(Napi::Env env, std::unique_ptr<PoolCall> call) {
   job->call = std::move(call);
   job->settle = settle_;
   job->in_flight = in_flight_;
-  ++*in_flight_;
+  ++in_flight_->count;
   if (!gqa::run_on_cpu_pool(run_job, job.get(), job->call->threads())) {
-    --*in_flight_;
+    --in_flight_->count;
     job->call->settle(env, {gqa::Status::Internal, "the CPU backend could not start a thread"});
     return;
   }
@@ -38,13 +38,13 @@ void CpuPoolCalls::start(Napi::Env env, std::unique_ptr<PoolCall> call) {
 
 void CpuPoolCalls::run_job(void* p) {
   auto* job = static_cast<Job*>(p);
-  job->error = job->call->run();
+  if (!job->in_flight->closing) job->error = job->call->run();
   // Once queued, the job is the JS thread's, which may delete it at once: nothing of it is touched after.
   SettleFunction settle = job->settle;
   const std::shared_ptr<InFlight> in_flight = job->in_flight;
   // A queue that refuses (the environment is closing) leaves the job unsettled: its JS values go with the environment.
   settle.NonBlockingCall(job);
-  --*in_flight;
+  --in_flight->count;
 }
 
 void CpuPoolCalls::settle_job(Napi::Env env, Napi::Function, CpuPoolCalls* self, Job* job) {
@@ -56,9 +56,10 @@ void CpuPoolCalls::settle_job(Napi::Env env, Napi::Function, CpuPoolCalls* self,
 
 void CpuPoolCalls::wait_for_calls(void* p) {
   std::unique_ptr<std::shared_ptr<InFlight>> in_flight(static_cast<std::shared_ptr<InFlight>*>(p));
+  (*in_flight)->closing = true;
   // Calls end within their run time; polling, rare as teardown with calls in flight is, keeps this free of a
   // condition variable's newer libstdc++ symbols (see csrc/cpu/thread_pool.cpp).
-  while (**in_flight != 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  while ((*in_flight)->count != 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
 }
 
 }  // namespace gqa_napi

@@ -33,8 +33,11 @@ class CpuPoolCalls {
 
  private:
   // Calls in flight, shared with the environment's teardown, which waits for them: they read and write buffers that
-  // the teardown frees.
-  using InFlight = std::atomic<int>;
+  // the teardown frees. Calls that have not started by then are skipped.
+  struct InFlight {
+    std::atomic<int> count{0};
+    std::atomic<bool> closing{false};
+  };
   struct Job;
   static void run_job(void* job);                                                   // a pool thread
   static void settle_job(Napi::Env env, Napi::Function, CpuPoolCalls* self, Job* job);  // the JS thread
@@ -42,7 +45,7 @@ class CpuPoolCalls {
 
   using SettleFunction = Napi::TypedThreadSafeFunction<CpuPoolCalls, Job, settle_job>;
   SettleFunction settle_;
-  std::shared_ptr<InFlight> in_flight_ = std::make_shared<InFlight>(0);
+  std::shared_ptr<InFlight> in_flight_ = std::make_shared<InFlight>();
   int unsettled_ = 0;  // on the JS thread: while any, settle_ keeps the event loop alive
 };
 
