@@ -66,14 +66,10 @@ Napi::Value Attention(const Napi::CallbackInfo& info) { return RunNow<AttentionC
 
 // The CPU backends run on the CPU pool's threads; the GPU backends, which wait on the device, on libuv's.
 Napi::Value AttentionAsync(const Napi::CallbackInfo& info) {
-  auto call = std::make_unique<AttentionCall>();
-  try {
-    call->prepare(info);
-  } catch (const Napi::Error& e) {
-    return rejected(info.Env(), e);
-  }
-  if (call->on_cpu()) return PoolPromise<AttentionCall>::Start(info.Env(), std::move(call), "attention");
-  return PromiseWorker<AttentionCall>::Start(info.Env(), std::move(call), "attention");
+  return prepare_and_start<AttentionCall>(info, [](Napi::Env env, std::unique_ptr<AttentionCall> call) {
+    if (call->on_cpu()) return PoolPromise<AttentionCall>::Start(env, std::move(call), "attention");
+    return PromiseWorker<AttentionCall>::Start(env, std::move(call), "attention");
+  });
 }
 
 }  // namespace gqa_napi

@@ -45,6 +45,19 @@ inline Napi::Value rejected(Napi::Env env, const Napi::Error& error) {
   return deferred.Promise();
 }
 
+// Prepares a Call from the arguments and hands it to start(env, call), which returns its Promise; bad arguments
+// reject the returned Promise instead.
+template <class Call, class Start>
+Napi::Value prepare_and_start(const Napi::CallbackInfo& info, const Start& start) {
+  auto call = std::make_unique<Call>();
+  try {
+    call->prepare(info);
+  } catch (const Napi::Error& e) {
+    return rejected(info.Env(), e);
+  }
+  return start(info.Env(), std::move(call));
+}
+
 // A prepared call and its Promise, with the values it holds alive until the Promise settles.
 template <class Call>
 class CallPromise {
@@ -70,13 +83,8 @@ class PromiseWorker : public Napi::AsyncWorker {
  public:
   // Prepares a call from the arguments and queues it; bad arguments reject the returned Promise.
   static Napi::Value Start(const Napi::CallbackInfo& info, const char* name) {
-    auto call = std::make_unique<Call>();
-    try {
-      call->prepare(info);
-    } catch (const Napi::Error& e) {
-      return rejected(info.Env(), e);
-    }
-    return Start(info.Env(), std::move(call), name);
+    return prepare_and_start<Call>(
+        info, [name](Napi::Env env, std::unique_ptr<Call> call) { return Start(env, std::move(call), name); });
   }
 
   // Queues a prepared call.
