@@ -158,7 +158,10 @@ const PREFILL_PER_BLOCK = 3;
 // prefill call of the peer, its worker thread ran on for 28-40 ms.
 const PEER_SPIN_MS = 100;
 
-function peerFeeds(peer: OrtGqa, c: Case, sets: InputSet[]): ReturnType<OrtGqa['feeds']>[] {
+type PeerFeeds = ReturnType<OrtGqa['feeds']>;
+
+/** The peer's inputs for each input set, built once per case and used by both its prefill and decode timings. */
+function peerFeeds(peer: OrtGqa, c: Case, sets: InputSet[]): PeerFeeds[] {
   const shape: GqaShape = { batch: c.batch, heads: HEADS, kvHeads: KV_HEADS, headDim: HEAD_DIM };
   const past = c.skv - c.sq;
   return sets.map((s) => {
@@ -169,8 +172,8 @@ function peerFeeds(peer: OrtGqa, c: Case, sets: InputSet[]): ReturnType<OrtGqa['
   });
 }
 
-/** Our time for a case; for prefill, the peer's too when there is one, timed in turn with ours. */
-async function measureOurs(c: Case, sets: InputSet[], peer: OrtGqa | undefined): Promise<{ result: CaseResult; firstOut: Tensor }> {
+/** Our time for a case; for prefill, the peer's too when there is one (its feeds given), timed in turn with ours. */
+async function measureOurs(c: Case, sets: InputSet[], peer: OrtGqa | undefined, feeds: PeerFeeds[]): Promise<{ result: CaseResult; firstOut: Tensor }> {
   const options = { causal: true, alignment: 'bottom-right' as const, threads };
   const out = Tensor.zeros(dtype, sets[0].q.shape);
   const result: CaseResult = { name: c.name, batch: c.batch, sq: c.sq, skv: c.skv, oursMs: 0 };
@@ -207,10 +210,7 @@ async function measureOurs(c: Case, sets: InputSet[], peer: OrtGqa | undefined):
     // a few, while the peer's, timed seconds later, did not follow.
     const s = sets[0];
     const calls: (() => unknown)[] = [() => attention(s.q, s.ours.k, s.ours.v, { ...options, pages: s.ours.pages, out })];
-    if (peer) {
-      const feeds = peerFeeds(peer, c, sets)[0];
-      calls.push(() => peer.run(feeds));
-    }
+    if (peer) calls.push(() => peer.run(feeds[0]));
     [result.oursMs, result.peerMs] = await alternatingMediansMs(PREFILL_ROUNDS, 1, PREFILL_PER_BLOCK, calls, PEER_SPIN_MS);
     result.gflops = (4 * c.batch * HEADS * HEAD_DIM * allowedPairs(c.sq, c.skv)) / (result.oursMs * 1e6);
   }
@@ -219,8 +219,7 @@ async function measureOurs(c: Case, sets: InputSet[], peer: OrtGqa | undefined):
 }
 
 /** The peer's decode time (its prefill time is taken with ours) and its output for the first input set. */
-async function measurePeer(peer: OrtGqa, c: Case, sets: InputSet[], result: CaseResult): Promise<Float32Array> {
-  const feeds = peerFeeds(peer, c, sets);
+async function measurePeer(peer: OrtGqa, c: Case, feeds: PeerFeeds[], result: CaseResult): Promise<Float32Array> {
   if (c.decode) result.peerMs = await medianMs(DECODE_RUNS, 2, (i) => peer.run(feeds[i % feeds.length]));
   return peer.run(feeds[0]);
 }
@@ -251,21 +250,22 @@ async function main(): Promise<void> {
 
   // Prefill takes the peer's calls in turn with ours; its decode calls come after all of ours, which alternate with
   // plain reads instead.
-  const measured: { c: Case; sets: InputSet[]; result: CaseResult; firstOut: Tensor }[] = [];
+  const measured: { c: Case; feeds: PeerFeeds[]; result: CaseResult; firstOut: Tensor }[] = [];
   for (const c of CASES) {
     const sets = inputSets(c);
-    const { result, firstOut } = await measureOurs(c, sets, peer);
+    const feeds = peer ? peerFeeds(peer, c, sets) : [];
+    const { result, firstOut } = await measureOurs(c, sets, peer, feeds);
     if (result.kvBytes !== undefined) {
       result.boundMs = result.kvBytes / (bandwidth * 1e6);
       result.oursOverBound = result.oursMs / result.boundMs;
     }
-    measured.push({ c, sets, result, firstOut });
+    measured.push({ c, feeds, result, firstOut });
   }
 
   let disagreement = false;
   if (peer) {
     for (const m of measured) {
-      const firstOut = await measurePeer(peer, m.c, m.sets, m.result);
+      const firstOut = await measurePeer(peer, m.c, m.feeds, m.result);
       m.result.peerOverOurs = (m.result.peerMs as number) / m.result.oursMs;
       m.result.maxAbsDiff = maxAbsDiff(m.firstOut.data as Float32Array, firstOut);
       if (!(m.result.maxAbsDiff <= AGREEMENT_TOLERANCE)) disagreement = true;
