@@ -158,3 +158,28 @@ describe.each(dtypes)('layout does not change the bits, %s', (dtype) => {
     expect(sameBits(bshd.out, bhsd.out) && sameBits(bshd.lse, bhsd.lse)).toBe(true);
   });
 });
+
+// Output rows are written with a contiguous loop where the head dim is contiguous and element by element where it is
+// not (csrc/cpu/output.cpp): both round alike. The strided view is poisoned first, so an unwritten element shows.
+describe.each(dtypes)('an output view with a strided head dim gets the same bits, %s', (dtype) => {
+  test.each(['GQA 4 decode', 'head dim 80'])('%s', (name) => {
+    const c = cases.find((x) => x.name === name) as Case;
+    const { q, k, v, options } = inputs(c, dtype, 33);
+    const [B, Sq, Hq, D] = q.shape;
+    const strided = poisoned(Tensor.zeros(dtype, [B, Sq, D, Hq]), dtype).transpose(2, 3);
+    expect(strided.strides[3]).toBe(Hq);
+    attention(q, k, v, { ...options, out: strided });
+    const contiguous = attention(q, k, v, options);
+    // The view's elements in row-major order, bit for bit.
+    const storage = strided.data as Float32Array | Uint16Array;
+    const bits = dtype === 'f32' ? new Uint32Array(storage.buffer, storage.byteOffset, storage.length) : storage;
+    const gathered = new (dtype === 'f32' ? Uint32Array : Uint16Array)(strided.size);
+    let n = 0;
+    for (let b = 0; b < B; b++)
+      for (let i = 0; i < Sq; i++)
+        for (let h = 0; h < Hq; h++)
+          for (let d = 0; d < D; d++) gathered[n++] = bits[strided.strides[0] * b + strided.strides[1] * i + strided.strides[2] * h + Hq * d];
+    const expected = contiguous.data as Float32Array | Uint16Array;
+    expect(Buffer.from(gathered.buffer).equals(Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength))).toBe(true);
+  });
+});

@@ -1,5 +1,5 @@
 // The last step of every CPU path: normalise one output row, fold in the sink, round to the output dtype and
-// write it with the LSE. Portable code, so the rounding is dtype.h's round-to-nearest-even on every ISA.
+// write it with the LSE. The rounding is dtype.h's round-to-nearest-even on every ISA (output_rounding.h).
 #pragma once
 #include <cstdint>
 
