@@ -1,5 +1,6 @@
 // The fast CPU backend writes bf16 and f16 outputs with the same rounding as dtype.h defines, for every f32:
-// test/native/output_rounding_check.cpp, through the vectorised write_row this CPU runs.
+// test/native/output_rounding_check.cpp, through write_row and the vectorised clone of its 16-bit row writer that
+// this CPU runs.
 import { mustRun, nativeCheck } from './helpers/native-checks';
 
 const check = nativeCheck('output_rounding_check');

@@ -23,8 +23,9 @@ inline uint16_t round_to_f16(float f) {
   const uint32_t nan = 0x7e00u | ((a >> 13) & 0x3ffu), inf = 0x7c00u;
   // Normal: rebias the exponent and round the 13 dropped mantissa bits to even (a carry into the exponent is right).
   const uint32_t normal = (a - 0x38000000u + 0xfffu + ((a >> 13) & 1u)) >> 13;
-  // Below 2^-14 the result is a multiple of the f16 ulp 2^-24: adding 0.5, whose f32 ulp is 2^-24, rounds |f| to
-  // one, to even, in the low bits of the sum (up to 2^-14 itself, the smallest normal's bits).
+  // Below 2^-14 the result is |f| rounded to a multiple of 2^-24, the f16 subnormals' ulp. 0.5 + |f| in f32 rounds it
+  // so, ties to even (2^-24 is the f32 ulp of [0.5, 1)), and its low bits are then the f16 bits (2^-14 itself rounds
+  // up to the smallest normal's).
   const uint32_t subnormal = f32_bits(f32_from_bits(a) + 0.5f) - 0x3f000000u;
   const uint32_t magnitude = a > 0x7f800000u ? nan : a >= 0x477ff000u ? inf : a < 0x38800000u ? subnormal : normal;
   return uint16_t(sign | magnitude);

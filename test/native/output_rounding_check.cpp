@@ -1,7 +1,7 @@
 // write_row (csrc/cpu/output.cpp) rounds every f32 to bf16 and to f16 exactly as dtype.h's f32_to_bf16 and
-// f32_to_f16 define it: all 2^32 inputs, through the vectorised clone of write_row that this CPU runs. A row of
-// o = x with m = 0 and l = 1 writes round(x * 1 / 1), and x * 1 / 1 is x (a signalling NaN comes back quiet, which
-// both conversions make it anyway).
+// f32_to_f16 define it: all 2^32 inputs, through the clone of its 16-bit row writer that this CPU runs. A row of o = x
+// with m = 0 and l = 1 writes round(x * 1 / 1), and x * 1 / 1 is x (a signalling NaN comes back quiet, which both
+// conversions make it anyway).
 // Prints "PASS <dtype>" or "FAIL <dtype>: ..." per dtype, then "output_rounding_check: all passed"; exit status 0
 // when both pass. The two dtypes run on threads of their own.
 #include <cstdint>
