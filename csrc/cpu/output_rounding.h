@@ -24,8 +24,8 @@ inline uint16_t round_to_f16(float f) {
   // Normal: rebias the exponent and round the 13 dropped mantissa bits to even (a carry into the exponent is right).
   const uint32_t normal = (a - 0x38000000u + 0xfffu + ((a >> 13) & 1u)) >> 13;
   // Below 2^-14 the result is |f| rounded to a multiple of 2^-24, the f16 subnormals' ulp. 0.5 + |f| in f32 rounds it
-  // so, ties to even (2^-24 is the f32 ulp of [0.5, 1)), and its low bits are then the f16 bits (2^-14 itself rounds
-  // up to the smallest normal's).
+  // so, ties to even in the default rounding mode (2^-24 is the f32 ulp of [0.5, 1)), and its low bits are then the
+  // f16 bits (2^-14 itself rounds up to the smallest normal's). Flushing denormals changes nothing: those give 0.
   const uint32_t subnormal = f32_bits(f32_from_bits(a) + 0.5f) - 0x3f000000u;
   const uint32_t magnitude = a > 0x7f800000u ? nan : a >= 0x477ff000u ? inf : a < 0x38800000u ? subnormal : normal;
   return uint16_t(sign | magnitude);
