@@ -1,9 +1,8 @@
 // attentionAsync runs off the main thread and holds its buffers alive until it settles, even under GC pressure.
-import { spawnSync } from 'child_process';
-import * as path from 'path';
 import * as v8 from 'v8';
 import * as vm from 'vm';
 import { Tensor, attention, attentionAsync } from '../lib';
+import { BUILT_LIB, runNodeScript, spawnNodeScript } from './helpers/node-script';
 import { randomFloat32, rng } from './helpers/random';
 
 v8.setFlagsFromString('--expose-gc');
@@ -63,21 +62,9 @@ test('errors from the native layer reject the Promise with a typed error', async
 
 // Process and worker-thread lifetimes around calls: these run in a child process, on the built package, as they end
 // processes and worker threads.
-const lib = path.join(__dirname, '..', 'dist', 'lib');
-
-const spawnScript = (script: string) =>
-  spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_GQA_QUIET: '1' } });
-
-/** What the script printed; it must exit with status 0. */
-function runScript(script: string): string {
-  const run = spawnScript(script);
-  if (run.status !== 0) throw new Error(`the script exited with ${run.status} (${run.signal ?? 'no signal'}): ${run.stderr}`);
-  return run.stdout;
-}
-
 // Deterministic inputs for the scripts: q [1, 128, 8, 64], k and v [1, 2048, 2, 64].
 const inputs = `
-const { Tensor, attention, attentionAsync } = require(${JSON.stringify(lib)});
+const { Tensor, attention, attentionAsync } = require(${JSON.stringify(BUILT_LIB)});
 const fill = (n, f) => Float32Array.from({ length: n }, (_, i) => Math.sin(f * i));
 const q = Tensor.f32(fill(128 * 8 * 64, 0.37), [1, 128, 8, 64]);
 const k = Tensor.f32(fill(2048 * 2 * 64, 0.11), [1, 2048, 2, 64]);
@@ -85,14 +72,14 @@ const v = Tensor.f32(fill(2048 * 2 * 64, 0.23), [1, 2048, 2, 64]);
 `;
 
 test('a pending call keeps the process alive until it settles, and then lets it exit', () => {
-  const out = runScript(`${inputs}
+  const out = runNodeScript(`${inputs}
 attentionAsync(q, k, v).then((o) => console.log('settled', o.data.length));
 `);
   expect(out.trim()).toBe(`settled ${128 * 8 * 64}`);
 });
 
 test('process.exit with calls in flight ends the process with its code', () => {
-  const run = spawnScript(`${inputs}
+  const run = spawnNodeScript(`${inputs}
 for (let i = 0; i < 4; i++) attentionAsync(q, k, v, { backend: i % 2 ? 'reference' : 'cpu' });
 setTimeout(() => process.exit(3), 20);
 `);
@@ -100,7 +87,7 @@ setTimeout(() => process.exit(3), 20);
 });
 
 test('ending a worker thread waits for its calls in flight, which write nothing after', () => {
-  const out = runScript(`${inputs}
+  const out = runNodeScript(`${inputs}
 const { Worker } = require('worker_threads');
 const shared = new Float32Array(new SharedArrayBuffer(128 * 8 * 64 * 4)).fill(NaN);
 const worker = new Worker(\`
@@ -124,7 +111,7 @@ worker.on('message', async () => {
 
 test('ending a worker thread skips its calls that have not started', () => {
   // 40 reference calls of about 0.4 s each, two at a time on two cores: some 8 s to run them all.
-  const out = runScript(`
+  const out = runNodeScript(`
 const { Worker } = require('worker_threads');
 const worker = new Worker(\`
   \${${JSON.stringify(inputs)}}
@@ -142,7 +129,7 @@ worker.on('message', async () => {
 
 test('a worker thread that ran calls on several threads can end while the process goes on', () => {
   // The addon is loaded by the worker only, which unloads it as it ends, unless the library says it must stay.
-  const out = runScript(`
+  const out = runNodeScript(`
 const { Worker } = require('worker_threads');
 const worker = new Worker(\`
   \${${JSON.stringify(inputs)}}
@@ -159,7 +146,7 @@ worker.on('message', async () => {
 
 test('worker threads ended at any moment, calls in flight or running, leave the process running', () => {
   // Each worker runs sync and async calls in a loop; it is ended after a random delay, or ends itself.
-  const out = runScript(`
+  const out = runNodeScript(`
 const { Worker } = require('worker_threads');
 let ended = 0;
 function next() {

@@ -5,13 +5,12 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
-import * as path from 'path';
+import { BUILT_LIB, runNodeScript } from './helpers/node-script';
 
-const lib = path.join(__dirname, '..', 'dist', 'lib');
 // A decode shape with enough keys to split: q [1, 1, 4, 64], k = v [1, 1024, 2, 64].
 const preamble = `
 const fs = require('fs');
-const { Tensor, attention, attentionAsync } = require(${JSON.stringify(lib)});
+const { Tensor, attention, attentionAsync } = require(${JSON.stringify(BUILT_LIB)});
 const kv = Tensor.fromFloat32(Float32Array.from({ length: 1024 * 2 * 64 }, (_, i) => Math.sin(i)), 'f32', [1, 1024, 2, 64]);
 const q = Tensor.fromFloat32(Float32Array.from({ length: 4 * 64 }, (_, i) => Math.cos(i)), 'f32', [1, 1, 4, 64]);
 const threads = () => fs.readdirSync('/proc/self/task');
@@ -19,10 +18,7 @@ const threads = () => fs.readdirSync('/proc/self/task');
 
 /** Runs preamble + script under `prefix` (a command such as taskset) and returns what it printed, as JSON. */
 function runScript(script: string, prefix: string[] = []): Record<string, number> {
-  const [command, ...args] = [...prefix, process.execPath, '-e', preamble + script];
-  const run = spawnSync(command, args, { encoding: 'utf8', env: { ...process.env, NODE_GQA_QUIET: '1' } });
-  if (run.status !== 0) throw new Error(`${command} exited with ${run.status}: ${run.stderr}`);
-  return JSON.parse(run.stdout);
+  return JSON.parse(runNodeScript(preamble + script, prefix));
 }
 
 // A call on one thread and then one with the default count: the process's threads before and after the second.
