@@ -62,12 +62,14 @@ inline void prefetch_row(const AttentionParams& p, const void* base, const int64
 
 // Software prefetches through one contiguous range of memory, a few cache lines at a time, issued among the loads of
 // the work before it so that the range arrives while that work computes. The few-rows passes read K and V in blocks
-// of keys, a KV head at a time, an order the hardware prefetcher follows poorly; one prefetch per vector loaded,
+// of keys, a few KV heads at a time, an order the hardware prefetcher follows poorly; one prefetch per vector loaded,
 // walking the next block in address order, took f32 decode from memory (Hq=32, Hkv=8, D=128, 2048 keys, 2 threads,
 // 2-core Zen 4 VM) from 0.90 to 0.70 ms at batch 1 and from 3.33 to 2.82 ms at batch 4. On a 2-core Zen 5 VM, with
 // each change measured against the one before in alternate calls of one process, prefetching to L1 (locality 3)
 // rather than L2 took 3-8% off batch 1 and 4% off batch 4, and counting the lines once per step rather than testing
-// the range's end at each line, 2-6% and 4-9% more. Prefetching two blocks ahead was 8-12% slower.
+// the range's end at each line, 2-6% and 4-9% more. Prefetching two blocks ahead was 8-12% slower, and prefetching
+// each step's lines from a pointer taken for the whole block, with no count per step, 5-9% slower (though faster with
+// K and V in cache).
 class PrefetchStream {
  public:
   PrefetchStream() = default;
