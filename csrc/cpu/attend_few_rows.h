@@ -9,8 +9,8 @@
 //      kKeyBlock keys of a block, each key vector a block of rows;
 //   2. online softmax of each item along its keys: scores row-major (ws.p[r * kKvTile + c]), vectorised over keys;
 //   3. outputs O[r] += sum_c P[r][c] V[c], block of kOutputKeys keys by block across the items (V, too, nearly in
-//      memory order), a block of output vectors held in registers across the keys of a block. Each output adds its
-//      keys in key order, and the running sum l adds the same weights in the same order after the same rescale, so
+//      memory order), and in each item's block run of kOutputRun keys by run, a block of output vectors held in
+//      registers across the keys of a run. Each output adds its keys in key order, and the running sum l adds the same weights in the same order after the same rescale, so
 //      that V all ones gives exactly l / l = 1.
 // While a window of scores or a block of outputs computes, the rows one ahead are prefetched in address order
 // (PrefetchStream), as the passes' own order, a few KV heads at a time, is one the hardware prefetcher follows poorly.
@@ -51,6 +51,14 @@ constexpr int kOutputRows = 4;
 // for all KV heads fill one 4 KiB page, and the hardware prefetcher follows one stream per page: a block of 16
 // keys keeps 16 streams going, where a whole tile per item (64 keys then) kept 64 and was 15-20% slower from memory.
 constexpr int64_t kOutputKeys = 16;
+// Keys per run of an item's output block: each run goes through all its output vectors before the next run, the
+// output rows loaded and stored once per run and per block of vectors. With the whole block as one run, each block of
+// vectors went through the block's 16 V rows, whose lines at one offset of their 4 KiB pages share one set of the
+// 12-way L1 (the likely cost); runs of 4 rows took 5-13% off f32 decode from memory (B=1, Hq=32, Hkv=8, D=128, 2048 keys, 2 threads,
+// 2-core Zen 5 VM, alternate calls of one process), though 20% more with K and V in cache. Runs of 2 or 8 took less
+// off. With AVX2's blocks of 2 vectors, four times the reloads, runs of 4 were 2% slower: there a run is a block.
+template <class V>
+constexpr int64_t kOutputRun = V::registers >= 32 ? 4 : kOutputKeys;
 
 // The keys a tile's prefetches address, by column from the tile's start: its own keys [t0, t0 + n) of `items`, then,
 // from column n on, the keys that follow: the items' next tile, or, after their last, the first keys of the items the
@@ -318,19 +326,23 @@ void output_rows(int64_t n, int64_t d_cols, const float* w, const Elem<T>* v, in
 }
 
 // Step 3 for one item: its outputs and sums over the keys in tile columns [c0, c0 + n), whose V rows (of dtype T) are
-// at v with row stride ldv.
+// at v with row stride ldv, run by run (kOutputRun).
 template <class V, DType T>
 void output_pass(const AttentionParams& p, const WorkItem& it, const Workspace& ws, int64_t c0, int64_t n,
                  const Elem<T>* v, int64_t ldv, PrefetchStream& ahead) {
   const int64_t ldd = pad_up(p.head_dim), d_cols = ItemShape<V>(p, it).d_cols;
-  for (int64_t r = 0; r < it.rows; r += kOutputRows) {
-    const float* w = ws.p + r * kKvTile + c0;
-    float* o = ws.o + r * ldd;
-    switch (std::min<int64_t>(kOutputRows, it.rows - r)) {
-      case 4: output_rows<V, 4, T>(n, d_cols, w, v, ldv, o, ldd, ws.l + r, ahead); break;
-      case 3: output_rows<V, 3, T>(n, d_cols, w, v, ldv, o, ldd, ws.l + r, ahead); break;
-      case 2: output_rows<V, 2, T>(n, d_cols, w, v, ldv, o, ldd, ws.l + r, ahead); break;
-      default: output_rows<V, 1, T>(n, d_cols, w, v, ldv, o, ldd, ws.l + r, ahead); break;
+  for (int64_t c = 0; c < n; c += kOutputRun<V>) {
+    const int64_t keys = std::min(kOutputRun<V>, n - c);
+    const Elem<T>* run = v + c * ldv;
+    for (int64_t r = 0; r < it.rows; r += kOutputRows) {
+      const float* w = ws.p + r * kKvTile + c0 + c;
+      float* o = ws.o + r * ldd;
+      switch (std::min<int64_t>(kOutputRows, it.rows - r)) {
+        case 4: output_rows<V, 4, T>(keys, d_cols, w, run, ldv, o, ldd, ws.l + r, ahead); break;
+        case 3: output_rows<V, 3, T>(keys, d_cols, w, run, ldv, o, ldd, ws.l + r, ahead); break;
+        case 2: output_rows<V, 2, T>(keys, d_cols, w, run, ldv, o, ldd, ws.l + r, ahead); break;
+        default: output_rows<V, 1, T>(keys, d_cols, w, run, ldv, o, ldd, ws.l + r, ahead); break;
+      }
     }
   }
 }
