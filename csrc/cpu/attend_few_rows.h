@@ -10,8 +10,8 @@
 //   2. online softmax of each item along its keys: scores row-major (ws.p[r * kKvTile + c]), vectorised over keys;
 //   3. outputs O[r] += sum_c P[r][c] V[c], block of kOutputKeys keys by block across the items (V, too, nearly in
 //      memory order), and in each item's block run of kOutputRun keys by run, a block of output vectors held in
-//      registers across the keys of a run. Each output adds its keys in key order, and the running sum l adds the same weights in the same order after the same rescale, so
-//      that V all ones gives exactly l / l = 1.
+//      registers across the keys of a run. Each output adds its keys in key order, and the running sum l adds the
+//      same weights in the same order after the same rescale, so that V all ones gives exactly l / l = 1.
 // While a window of scores or a block of outputs computes, the rows one ahead are prefetched in address order
 // (PrefetchStream), as the passes' own order, a few KV heads at a time, is one the hardware prefetcher follows poorly.
 #pragma once
@@ -30,10 +30,10 @@ constexpr int kKeyBlock = 4;  // keys per score block: VecX::reduce_add4 sums th
 static_assert(kKvTile % kKeyBlock == 0, "a short last score block must stay inside the tile's columns");
 // Keys per score window, and items per group within it. With every item in turn on each block of keys, as before
 // windows, the query rows of all items (16 KiB in f32 decode with Hq=32, Hkv=8, D=128) came round once per block,
-// with the K rows streaming through L1 in between, and were loaded from L2 again; two items over a window of 16 keys
-// keep theirs (4 KiB) in L1 across the window's blocks. In alternate calls of one process (f32 decode from memory,
-// B=1, 2048 keys, 2 threads, 2-core Zen 5 VM) that took 7.5% off a call in the machine's fast minutes and 1.3% in
-// its slow ones; 4 items or 1, or windows of 8 or 32 keys, took less off.
+// with the K rows streaming through L1 in between, and were (likely) loaded from L2 again; two items over a window
+// of 16 keys keep theirs (4 KiB) in L1 across the window's blocks. In alternate calls of one process (f32 decode
+// from memory, B=1, 2048 keys, 2 threads, 2-core Zen 5 VM) that took 7.5% off a call in the machine's fast minutes
+// and 1.3% in its slow ones; 4 items or 1, or windows of 8 or 32 keys, took less off.
 constexpr int64_t kScoreWindow = 16;
 constexpr int64_t kScoreGroup = 2;
 static_assert(kScoreWindow % kKeyBlock == 0, "windows are whole score blocks");
@@ -54,9 +54,10 @@ constexpr int64_t kOutputKeys = 16;
 // Keys per run of an item's output block: each run goes through all its output vectors before the next run, the
 // output rows loaded and stored once per run and per block of vectors. With the whole block as one run, each block of
 // vectors went through the block's 16 V rows, whose lines at one offset of their 4 KiB pages share one set of the
-// 12-way L1 (the likely cost); runs of 4 rows took 5-13% off f32 decode from memory (B=1, Hq=32, Hkv=8, D=128, 2048 keys, 2 threads,
-// 2-core Zen 5 VM, alternate calls of one process), though 20% more with K and V in cache. Runs of 2 or 8 took less
-// off. With AVX2's blocks of 2 vectors, four times the reloads, runs of 4 were 2% slower: there a run is a block.
+// 12-way L1 (the likely cost); runs of 4 keys took 2-13% off f32 decode from memory (B=1, Hq=32, Hkv=8, D=128, 2048
+// keys, 2 threads, 2-core Zen 5 VM, alternate calls of one process; the most in the machine's fast minutes), though
+// with K and V in cache a call took 20% longer. Runs of 2 or 8 keys took less off. With AVX2's blocks of 2 vectors,
+// four times the reloads, runs of 4 were 2% slower: there a run is a whole block.
 template <class V>
 constexpr int64_t kOutputRun = V::registers >= 32 ? 4 : kOutputKeys;
 
@@ -133,8 +134,9 @@ struct Bf16PairScores {
 #endif
 
 template <class V, int RB, class S>
-GQA_BLOCK_INLINE void score_block(int64_t d_cols, const typename S::Key* const keys[kKeyBlock], const typename S::Query* q,
-                        int64_t ldq, float* s, int64_t lds, PrefetchStream& ahead) {
+GQA_BLOCK_INLINE void score_block(int64_t d_cols, const typename S::Key* const keys[kKeyBlock],
+                                  const typename S::Query* q, int64_t ldq, float* s, int64_t lds,
+                                  PrefetchStream& ahead) {
   typename V::reg acc[RB][kKeyBlock];
   for (int r = 0; r < RB; ++r)
     for (int k = 0; k < kKeyBlock; ++k) acc[r][k] = V::zero();
@@ -278,8 +280,8 @@ void softmax_rows(const AttentionParams& p, const WorkItem& it, const Workspace&
 // V rows of dtype T; WithSums also adds the same weights to sums[r] in the same order (in a vector of broadcast
 // weights, on the adder, which the multiply-adds leave free).
 template <class V, int RB, int NV, bool WithSums, DType T>
-GQA_BLOCK_INLINE void output_block(int64_t n, const float* w, int64_t ldw, const Elem<T>* v, int64_t ldv, float* o, int64_t ldo,
-                         float* sums, PrefetchStream& ahead) {
+GQA_BLOCK_INLINE void output_block(int64_t n, const float* w, int64_t ldw, const Elem<T>* v, int64_t ldv, float* o,
+                                   int64_t ldo, float* sums, PrefetchStream& ahead) {
   constexpr int W = V::width;
   typename V::reg acc[RB][NV], sum[RB];
   for (int r = 0; r < RB; ++r) {

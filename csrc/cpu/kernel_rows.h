@@ -68,7 +68,7 @@ inline void prefetch_row(const AttentionParams& p, const void* base, const int64
 // each change measured against the one before in alternate calls of one process, prefetching to L1 (locality 3)
 // rather than L2 took 3-8% off batch 1 and 4% off batch 4, and counting the lines once per step rather than testing
 // the range's end at each line, 2-6% and 4-9% more. Prefetching two blocks ahead was 8-12% slower, and prefetching
-// each step's lines from a pointer taken for the whole block, with no count per step, 5-9% slower (though faster with
+// each step's lines from a pointer taken for the whole block, with no count per step, 2-11% slower (though faster with
 // K and V in cache).
 class PrefetchStream {
  public:
