@@ -31,7 +31,7 @@ static_assert(kKvTile % kKeyBlock == 0, "a short last score block must stay insi
 // Keys per score window, and items per group within it. With every item in turn on each block of keys, as before
 // windows, the query rows of all items (16 KiB in f32 decode with Hq=32, Hkv=8, D=128) came round once per block,
 // with the K rows streaming through L1 in between, and were (likely) loaded from L2 again; two items over a window
-// of 16 keys keep theirs (4 KiB) in L1 across the window's blocks. In alternate calls of one process (f32 decode
+// of 16 keys can keep theirs (4 KiB) in L1 across the window's blocks. In alternate calls of one process (f32 decode
 // from memory, B=1, 2048 keys, 2 threads, 2-core Zen 5 VM) that took 7.5% off a call in the machine's fast minutes
 // and 1.3% in its slow ones; 4 items or 1, or windows of 8 or 32 keys, took less off.
 constexpr int64_t kScoreWindow = 16;
