@@ -170,18 +170,17 @@ void score_rows(int64_t R, int64_t d_cols, const typename S::Key* const keys[kKe
 }
 
 // Step 1 for one item and the kKeyBlock keys from tile column c: raw dot products into its ws.p, from K rows of
-// dtype T read in place (InPlace) or from the item's K tile, into which rows are converted here, with their V rows. A
-// block short of kKeyBlock keys repeats its last key: the extra scores land in columns [n, n rounded up to
-// kKeyBlock), inside the tile's kKvTile columns, which the softmax overwrites with -inf or, past its vector-rounded
-// width, nothing reads.
+// dtype T read in place (InPlace), from the bf16 K rows by the bf16 dot product (k_bf16, bf16_scores) or from the
+// item's K tile, into which rows are converted here, with their V rows. A block short of kKeyBlock keys repeats its
+// last key: the extra scores land in columns [n, n rounded up to kKeyBlock), inside the tile's kKvTile columns, which
+// the softmax overwrites with -inf or, past its vector-rounded width, nothing reads.
 template <class V, DType T, bool InPlace>
 void score_item_block(const AttentionParams& p, const WorkItem& it, const Workspace& ws, const TileKeys& tile,
-                      int64_t c, PrefetchStream& ahead) {
+                      int64_t c, bool k_bf16, PrefetchStream& ahead) {
   const int64_t t0 = tile.t0, keys = std::min<int64_t>(kKeyBlock, tile.n - c), ldd = pad_up(p.head_dim);
   int64_t col[kKeyBlock];  // tile column of each key of the block, the last repeated in a short block
   for (int64_t k = 0; k < kKeyBlock; ++k) col[k] = c + std::min(k, keys - 1);
   const ItemShape<V> sh(p, it);
-  const bool k_bf16 = bf16_scores<V>(p);
   if constexpr (!InPlace)
     for (int64_t k = 0; k < keys; ++k) {
       if (!k_bf16) convert_row<V>(p, p.k, p.k_stride, it, t0 + c + k, ws.k + (c + k) * ldd);
@@ -210,6 +209,7 @@ template <class V, DType T, bool InPlace>
 void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace* ws, const TileKeys& tile,
                 bool prefetched) {
   const int64_t count = tile.count, n = tile.n;
+  const bool k_bf16 = bf16_scores<V>(p);
   for (int64_t w0 = 0; w0 < n; w0 += kScoreWindow) {
     const int64_t w1 = std::min(n, w0 + kScoreWindow);
     for (int64_t c = w0; c < w1; ++c) tile.prefetch_start(p, c + kPageAheadKeys);
@@ -229,7 +229,7 @@ void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace
     for (int64_t g = 0; g < count; g += kScoreGroup)
       for (int64_t c = w0; c < w1; c += kKeyBlock)
         for (int64_t i = g; i < std::min(count, g + kScoreGroup); ++i)
-          score_item_block<V, T, InPlace>(p, items[i], ws[i], tile, c, ahead);
+          score_item_block<V, T, InPlace>(p, items[i], ws[i], tile, c, k_bf16, ahead);
   }
 }
 
