@@ -48,6 +48,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("copy", Napi::Function::New(env, Copy, "copy"));
   exports.Set("copyAsync", Napi::Function::New(env, CopyAsync, "copyAsync"));
   exports.Set("alignmentOffset", Napi::Function::New(env, AlignmentOffset, "alignmentOffset"));
+  exports.Set("placeOnHugePages", Napi::Function::New(env, PlaceOnHugePages, "placeOnHugePages"));
   auto* data = new AddonData();
   Napi::Function device_buffer = DeviceBuffer::Define(env);
   data->device_buffer = Napi::Persistent(device_buffer);

@@ -2,7 +2,9 @@
 
 #include <cstdint>
 
+#include "cpu/huge_pages.h"
 #include "napi/convert.h"
+#include "napi/device_buffer.h"
 
 namespace gqa_napi {
 
@@ -18,6 +20,20 @@ Napi::Value AlignmentOffset(const Napi::CallbackInfo& info) {
   const uintptr_t address = reinterpret_cast<uintptr_t>(info[0].As<Napi::ArrayBuffer>().Data());
   const uintptr_t a = uintptr_t(alignment);
   return Napi::Number::New(env, double((a - address % a) % a));
+}
+
+Napi::Value PlaceOnHugePages(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsArrayBuffer())
+    throw_error(env, gqa::Status::InvalidOption, "placeOnHugePages(buffer, bytes): expected an ArrayBuffer and a number");
+  Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
+  const size_t bytes = byte_count_arg(env, info[1], "bytes");
+  const uintptr_t address = reinterpret_cast<uintptr_t>(buffer.Data());
+  const size_t offset = (gqa::cpu::kHugePageBytes - address % gqa::cpu::kHugePageBytes) % gqa::cpu::kHugePageBytes;
+  if (buffer.ByteLength() < offset || buffer.ByteLength() - offset < bytes)
+    throw_error(env, gqa::Status::BufferTooSmall, "buffer: " + std::to_string(bytes) + " bytes do not fit after its first 2 MiB boundary");
+  gqa::cpu::request_huge_pages(static_cast<char*>(buffer.Data()) + offset, bytes);
+  return Napi::Number::New(env, double(offset));
 }
 
 }  // namespace gqa_napi

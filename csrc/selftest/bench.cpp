@@ -15,6 +15,7 @@
 
 #include "gqa/backends.h"
 #include "gqa/request.h"
+#include "cpu/huge_pages.h"
 #include "cpu/parallel.h"
 #include "cpu/timed_read.h"
 #if defined(GQA_WITH_CUDA) || defined(GQA_WITH_HIP)
@@ -222,9 +223,13 @@ bool run_benchmarks(const std::string& backend, int threads, BenchReport* report
                                        {"decode-b1-2k", 1, 1, 2048, true, true, gqa::DType::F32},
                                        {"prefill-b4-512-causal", 4, 512, 512, true, false, gqa::DType::F32},
                                        {"decode-b4-2k", 4, 1, 2048, true, true, gqa::DType::F32}};
-    // 64-byte aligned, as npm run bench's K and V (Tensor.zeros' storage).
-    constexpr std::align_val_t kAlignment{64};
-    Buffers mem{[](size_t n) { return ::operator new[](n, kAlignment, std::nothrow); },
+    // Placed as npm run bench's K and V (Tensor.zeros' storage): large buffers on huge pages from a 2 MiB boundary.
+    constexpr std::align_val_t kAlignment{gqa::cpu::kHugePageBytes};
+    Buffers mem{[](size_t n) {
+                  void* p = ::operator new[](n, kAlignment, std::nothrow);
+                  if (p != nullptr) gqa::cpu::request_huge_pages(p, n);
+                  return p;
+                },
                 [](void* dst, const void* src, size_t n) { std::memcpy(dst, src, n); },
                 [](void* p) { ::operator delete[](p, kAlignment); },
                 [&](const void* k, const void* v, size_t bytes) {
