@@ -75,8 +75,11 @@ export interface NativeBinding {
   attention(q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor, options?: NativeOptions): void;
   attentionAsync(q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor, options?: NativeOptions): Promise<void>;
   buildInfo(): NativeBuildInfo;
-  /** Memory read bandwidth in GB/s: the best of `repeats` passes of `threads` threads summing a `bytes` buffer (benchmarks). */
-  measureReadBandwidth(bytes: number, threads: number, repeats: number): number;
+  /**
+   * One pass over the array, `threads` threads of its own each summing a contiguous share (benchmarks: the streaming
+   * read bandwidth): the time taken, the bytes read and their sum as little-endian 64-bit words modulo 2^64.
+   */
+  streamRead(array: ArrayBufferView, threads: number): { seconds: number; bytes: number; checksum: bigint };
   /**
    * Reads every whole 8-byte word of the arrays once, on `threads` threads of the CPU backend's pool (benchmarks):
    * the time taken, the bytes read and their sum as little-endian 64-bit words modulo 2^64.

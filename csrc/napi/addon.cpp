@@ -41,7 +41,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attention", Napi::Function::New(env, Attention, "attention"));
   exports.Set("attentionAsync", Napi::Function::New(env, AttentionAsync, "attentionAsync"));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
-  exports.Set("measureReadBandwidth", Napi::Function::New(env, MeasureReadBandwidth, "measureReadBandwidth"));
+  exports.Set("streamRead", Napi::Function::New(env, StreamRead, "streamRead"));
   exports.Set("timeRead", Napi::Function::New(env, TimeRead, "timeRead"));
   exports.Set("devices", Napi::Function::New(env, Devices, "devices"));
   exports.Set("gpuStatus", Napi::Function::New(env, GpuStatus, "gpuStatus"));

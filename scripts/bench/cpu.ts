@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The CPU benchmark: causal GQA (Hq=32, Hkv=8, D=128) in f32 (or --dtype bf16 | f16), prefill (Sq=Skv=512) and
 // decode (Sq=1 over 2047 cached keys plus the new one), batch 1 and 4. Measured in the same run:
-//   - what bounds decode, reading K and V once, two ways: bytes / the machine's streaming read bandwidth (one large
-//     buffer), and the time a plain read of the same K and V buffers takes with the same threads, in turn with the
-//     decode calls;
+//   - what bounds decode, reading K and V once: a plain read of the same K and V buffers with the same threads, in
+//     turn with the decode calls, its fastest time (the bound) and its median; and, for the record, the time at the
+//     streaming read bandwidth the run started with (one large buffer);
 //   - the peer, onnxruntime-node's com.microsoft GroupQueryAttention on its CPU provider with the same thread count
 //     (when installed; f32 only), whose output is compared with ours so that both compute the same thing.
 // --layout sets how our K and V lie: [B, S, Hkv, D] (bshd, the default), head-major (bhsd) or in pages of 16 keys
@@ -62,10 +62,12 @@ interface CaseResult {
   gflops?: number;         // prefill: causal FLOPs / time
   kvBytes?: number;        // decode: bytes of K and V
   gbps?: number;           // decode: K and V bytes / time
-  boundMs?: number;        // decode: K and V bytes / measured bandwidth
+  boundMs?: number;        // decode: the fastest read of its K and V buffers among its calls, same threads
   oursOverBound?: number;  // decode
-  readMs?: number;         // decode: time to read the same K and V buffers once, same threads
+  readMs?: number;         // decode: the median of those reads
   oursOverRead?: number;   // decode
+  startBoundMs?: number;   // decode: K and V bytes at the streaming bandwidth measured at the start
+  oursOverStartBound?: number;  // decode
   asyncMs?: number;        // decode: the same calls through attentionAsync, each awaited before the next
   peerMs?: number;
   peerOverOurs?: number;   // the speed-up over the peer
@@ -172,6 +174,21 @@ function peerFeeds(peer: OrtGqa, c: Case, sets: InputSet[]): PeerFeeds[] {
   });
 }
 
+/**
+ * The machine's streaming read bandwidth in GB/s: the best of passes of the threads over one large buffer, allocated
+ * as the package allocates large tensors (on huge pages where the system has them), as K and V are.
+ */
+function streamingBandwidth(): number {
+  const probe = Tensor.zeros('f32', [BANDWIDTH_BUFFER_BYTES / 4]).data as Float32Array;
+  probe.fill(1);
+  let best = 0;
+  for (let i = 0; i < BANDWIDTH_PASSES; i++) {
+    const pass = native().streamRead(probe, threads);
+    best = Math.max(best, pass.bytes / (pass.seconds * 1e9));
+  }
+  return best;
+}
+
 /** Our time for a case; for prefill, the peer's too when there is one (its feeds given), timed in turn with ours. */
 async function measureOurs(c: Case, sets: InputSet[], peer: OrtGqa | undefined, feeds: PeerFeeds[]): Promise<{ result: CaseResult; firstOut: Tensor }> {
   const options = { causal: true, alignment: 'bottom-right' as const, threads };
@@ -196,6 +213,7 @@ async function measureOurs(c: Case, sets: InputSet[], peer: OrtGqa | undefined, 
     }
     result.oursMs = median(ours);
     result.readMs = median(read);
+    result.boundMs = Math.min(...read);
     // What a server awaiting each step sees: the same rotation, the copies read before.
     result.asyncMs = await medianMs(DECODE_RUNS, 0, (i) => {
       const s = sets[i % sets.length];
@@ -203,6 +221,7 @@ async function measureOurs(c: Case, sets: InputSet[], peer: OrtGqa | undefined, 
     });
     result.kvBytes = kvBytes(c);
     result.gbps = result.kvBytes / (result.oursMs * 1e6);
+    result.oursOverBound = result.oursMs / result.boundMs;
     result.oursOverRead = result.oursMs / result.readMs;
   } else {
     // Blocks of our calls and the peer's alternate, so that a slow minute of this shared machine weighs on both
@@ -236,8 +255,8 @@ async function main(): Promise<void> {
   log(`node-gqa CPU benchmark: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${threads} threads, simd ${info.cpuSimd}, node ${process.version}, load ${load1.toFixed(2)}`);
   log(`${dtype}, Hq=${HEADS}, Hkv=${KV_HEADS}, D=${HEAD_DIM}, causal (bottom-right), K and V ${layout === 'paged' ? `in pages of ${PAGE_KEYS} keys` : layout}; prefill: median of ${PREFILL_ROUNDS * PREFILL_PER_BLOCK} runs in ${PREFILL_ROUNDS} blocks of ${PREFILL_PER_BLOCK} after a warm-up each, in turn with the peer's; decode: median of ${DECODE_RUNS} runs after one warm-up per copy of K and V`);
 
-  const bandwidth = native().measureReadBandwidth(BANDWIDTH_BUFFER_BYTES, threads, BANDWIDTH_PASSES);
-  log(`memory read bandwidth: ${bandwidth.toFixed(1)} GB/s (${BANDWIDTH_BUFFER_BYTES / MIB} MiB buffer, ${threads} threads, best of ${BANDWIDTH_PASSES} passes)`);
+  const bandwidth = streamingBandwidth();
+  log(`memory read bandwidth at the start: ${bandwidth.toFixed(1)} GB/s (${BANDWIDTH_BUFFER_BYTES / MIB} MiB buffer, ${threads} threads, best of ${BANDWIDTH_PASSES} passes)`);
 
   const peer = ort && dtype === 'f32' ? await OrtGqa.create(ort, { heads: HEADS, kvHeads: KV_HEADS, headDim: HEAD_DIM }, threads) : undefined;
   if (peer) {
@@ -256,8 +275,8 @@ async function main(): Promise<void> {
     const feeds = peer ? peerFeeds(peer, c, sets) : [];
     const { result, firstOut } = await measureOurs(c, sets, peer, feeds);
     if (result.kvBytes !== undefined) {
-      result.boundMs = result.kvBytes / (bandwidth * 1e6);
-      result.oursOverBound = result.oursMs / result.boundMs;
+      result.startBoundMs = result.kvBytes / (bandwidth * 1e6);
+      result.oursOverStartBound = result.oursMs / result.startBoundMs;
     }
     measured.push({ c, feeds, result, firstOut });
   }
@@ -275,20 +294,19 @@ async function main(): Promise<void> {
 
   const results = measured.map((m) => m.result);
   log('');
-  log('case           ours ms  async ms   GFLOP/s   GB/s   bound ms  ours/bound   read ms  ours/read   peer ms  peer/ours  max|ours-peer|');
+  log('case           ours ms  async ms   GFLOP/s   GB/s   bound ms  ours/bound   read ms  ours/read  ours/start   peer ms  peer/ours  max|ours-peer|');
   for (const r of results) {
     log([
       r.name.padEnd(12), fixed(r.oursMs, 2).padStart(9), fixed(r.asyncMs, 2).padStart(9), fixed(r.gflops, 1).padStart(9), fixed(r.gbps, 1).padStart(6),
       fixed(r.boundMs, 2).padStart(10), fixed(r.oursOverBound, 2).padStart(11), fixed(r.readMs, 2).padStart(9),
-      fixed(r.oursOverRead, 2).padStart(10), fixed(r.peerMs, 2).padStart(9),
+      fixed(r.oursOverRead, 2).padStart(10), fixed(r.oursOverStartBound, 2).padStart(11), fixed(r.peerMs, 2).padStart(9),
       fixed(r.peerOverOurs, 2).padStart(10), (r.maxAbsDiff === undefined ? '-' : r.maxAbsDiff.toExponential(1)).padStart(15),
     ].join(' '));
   }
   log('');
   for (const r of results) {
-    if (r.oursOverBound !== undefined && r.oursOverRead !== undefined) {
-      const verdict = (x: number) => (x <= DECODE_TARGET ? 'met' : 'missed');
-      log(`${r.name}: ${r.oursOverRead.toFixed(2)}x the time to read its K and V once (${verdict(r.oursOverRead)}), ${r.oursOverBound.toFixed(2)}x that time at the streaming bandwidth (${verdict(r.oursOverBound)}); target <= ${DECODE_TARGET}x`);
+    if (r.oursOverBound !== undefined && r.oursOverRead !== undefined && r.oursOverStartBound !== undefined) {
+      log(`${r.name}: ${r.oursOverBound.toFixed(2)}x the fastest read of its K and V among its calls (target <= ${DECODE_TARGET}x): ${r.oursOverBound <= DECODE_TARGET ? 'met' : 'missed'}; ${r.oursOverRead.toFixed(2)}x their median read, ${r.oursOverStartBound.toFixed(2)}x their read at the bandwidth measured at the start`);
     } else if (r.peerOverOurs !== undefined) {
       log(`${r.name}: ${r.peerOverOurs.toFixed(2)}x the peer's speed (target >= ${PREFILL_TARGET}x): ${r.peerOverOurs >= PREFILL_TARGET ? 'met' : 'missed'}`);
     }
@@ -300,7 +318,7 @@ async function main(): Promise<void> {
   if (args.json) {
     console.log(JSON.stringify({
       date: started.toISOString(), cpu: os.cpus()[0]?.model, cores: os.availableParallelism(), threads, dtype, layout, node: process.version,
-      simd: info.cpuSimd, loadAverage1m: load1, bandwidthGBps: bandwidth,
+      simd: info.cpuSimd, loadAverage1m: load1, startBandwidthGBps: bandwidth,
       peer: ort && dtype === 'f32' ? `onnxruntime-node ${ort.env.versions?.common}` : null,
       results,
     }, null, 2));
