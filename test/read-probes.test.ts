@@ -16,18 +16,23 @@ function wordSum(view: ArrayBufferView): bigint {
   return BigInt.asUintN(64, sum);
 }
 
+/** Views of any type, offset and length over patterned bytes, a SharedArrayBuffer's too. */
+function oddViews(): ArrayBufferView[] {
+  const buffer = new ArrayBuffer(3 * MIB + 13);
+  new Uint8Array(buffer).forEach((_, i, a) => { a[i] = (i * 2654435761) >>> 24; });
+  const shared = new SharedArrayBuffer(4096 + 24);
+  new Uint32Array(shared).forEach((_, i, a) => { a[i] = i * 40503 + 7; });
+  return [
+    new Float32Array(buffer, 4, (3 * MIB) / 4),    // offset not a multiple of 8, nor thread shares whole lines
+    new Uint16Array(buffer, 2 * MIB + 6, 1003),    // length not a whole number of words
+    new Uint8Array(5),                             // no whole word
+    new Int32Array(shared, 8, 1024),
+  ];
+}
+
 describe('timeRead', () => {
   test('reads every whole word of views of any type, offset and length, shared buffers too', () => {
-    const buffer = new ArrayBuffer(3 * MIB + 13);
-    new Uint8Array(buffer).forEach((_, i, a) => { a[i] = (i * 2654435761) >>> 24; });
-    const shared = new SharedArrayBuffer(4096 + 24);
-    new Uint32Array(shared).forEach((_, i, a) => { a[i] = i * 40503 + 7; });
-    const views: ArrayBufferView[] = [
-      new Float32Array(buffer, 4, MIB / 4),          // offset not a multiple of 8
-      new Uint16Array(buffer, 2 * MIB + 6, 1003),    // length not a whole number of words
-      new Uint8Array(5),                             // no whole word
-      new Int32Array(shared, 8, 1024),
-    ];
+    const views = oddViews();
     for (const threads of [1, 2, 3]) {
       const r = native().timeRead(views, threads);
       expect(r.bytes).toBe(views.reduce((n, v) => n + Math.floor(v.byteLength / 8) * 8, 0));
@@ -65,16 +70,7 @@ describe('timeRead', () => {
 
 describe('streamRead', () => {
   test('reads every whole word of a view of any type, offset and length, shared buffers too, on any thread count', () => {
-    const buffer = new ArrayBuffer(3 * MIB + 13);
-    new Uint8Array(buffer).forEach((_, i, a) => { a[i] = (i * 2654435761) >>> 24; });
-    const shared = new SharedArrayBuffer(4096 + 24);
-    new Uint32Array(shared).forEach((_, i, a) => { a[i] = i * 40503 + 7; });
-    const views: ArrayBufferView[] = [
-      new Float32Array(buffer, 4, (3 * MIB) / 4),    // offset not a multiple of 8, shares not whole lines of it
-      new Uint16Array(buffer, 2 * MIB + 6, 1003),    // length not a whole number of words
-      new Uint8Array(5),                             // no whole word
-      new Int32Array(shared, 8, 1024),
-    ];
+    const views = oddViews();
     for (const view of views) {
       for (const threads of [1, 2, 3, 7]) {
         const r = native().streamRead(view, threads);
