@@ -94,7 +94,7 @@ export interface NativeBinding {
   copyAsync(dst: ArrayBufferView | NativeDeviceBuffer, src: ArrayBufferView | NativeDeviceBuffer, regions: Float64Array): Promise<void>;
   /** Bytes from the start of `buffer` to its first byte at a multiple of `alignment` (a power of two <= 4096). */
   alignmentOffset(buffer: ArrayBuffer, alignment: number): number;
-  /** Bytes from the start of `buffer` to its first 2 MiB boundary, huge pages asked for under `bytes` from there. */
+  /** Bytes from the start of a new `buffer` to its first 2 MiB boundary, huge pages asked for under `bytes` from there. */
   placeOnHugePages(buffer: ArrayBuffer, bytes: number): number;
 }
 

@@ -28,8 +28,9 @@ export interface Float16ArrayLike {
 // addon does, and without one the storage is left as allocated.
 const STORAGE_ALIGNMENT = 64;
 // Storage of a huge page (2 MiB) or more starts on a 2 MiB boundary, with transparent huge pages asked for where the
-// system has them (Linux): the buffer holds one huge page more than the storage, untouched unless written. Decode
-// over K and V on huge pages took 0.87-0.90x the time over 4 KiB pages (same machine and case; csrc/cpu/huge_pages.h).
+// system has them (Linux): the buffer holds one huge page more than the storage, and that part is never written.
+// Decode over K and V on huge pages took 0.87-0.98x the time over 4 KiB pages (same machine and case;
+// csrc/cpu/huge_pages.h, docs/benchmarks.md).
 const HUGE_PAGE_BYTES = 2 * 1024 * 1024;
 
 interface Placement {

@@ -39,7 +39,7 @@ Napi::Value StreamRead(const Napi::CallbackInfo& info) {
   const int threads = threads_arg(env, info[1]);
   const auto* data = static_cast<const unsigned char*>(host.data);
   const size_t words = host.bytes / sizeof(uint64_t);
-  // Each thread's share a whole number of cache lines, so that no line is read by two threads.
+  // Shares of whole 64-byte lines: with the array on a line boundary, no line is read by two threads.
   const size_t share = ((words + threads - 1) / threads + 7) & ~size_t(7);
   std::vector<uint64_t> partial(threads);
   std::vector<std::thread> pool;
