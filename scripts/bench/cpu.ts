@@ -197,9 +197,9 @@ async function measureOurs(c: Case, sets: InputSet[], peer: OrtGqa | undefined, 
     // Each decode call alternates with a plain read of the K and V of the copy half the rotation away, so that both
     // read from memory, under the same conditions, in turn: the machine's rate swings within a case's calls (the
     // fastest of 63 reads has taken 0.35 ms where their median took 0.63 ms), so each call is judged against the read
-    // just before it. The warm-ups take one call per copy, as a server decodes
-    // over caches it has read before: the first calls on newly written copies ran slower (batch 1, 21 calls, four
-    // runs: medians of 0.79-0.88 ms after 2 warm-ups, 0.68-0.83 ms after one per copy).
+    // just before it. The warm-ups take one call per copy, as a server decodes over caches it has read before: the
+    // first calls on newly written copies ran slower (batch 1, 21 calls, four runs: medians of 0.79-0.88 ms after 2
+    // warm-ups, 0.68-0.83 ms after one per copy).
     const warmUps = sets.length;
     const ours: number[] = [], read: number[] = [], ratios: number[] = [];
     for (let i = 0; i < DECODE_RUNS + warmUps; i++) {
