@@ -124,11 +124,12 @@ describe('huge pages', () => {
 
   test.each([
     ['bytes past the buffer', [new ArrayBuffer(3 * MIB), 3 * MIB + 1], 'ERR_GQA_BUFFER', /do not fit after its first 2 MiB boundary/],
+    ['a detached buffer', [detached(), 8], 'ERR_GQA_BUFFER', /do not fit after its first 2 MiB boundary/],
     ['negative bytes', [new ArrayBuffer(8), -1], 'ERR_GQA_OPTION', /bytes: expected an integer byte count/],
     ['fractional bytes', [new ArrayBuffer(8), 0.5], 'ERR_GQA_OPTION', /bytes: expected an integer byte count/],
     ['a typed array for the buffer', [new Uint8Array(8), 0], 'ERR_GQA_OPTION', /expected an ArrayBuffer and a number/],
     ['no bytes', [new ArrayBuffer(8)], 'ERR_GQA_OPTION', /expected an ArrayBuffer and a number/],
-  ])('placeOnHugePages rejects %s with %s', (_, args, code, message) => {
+  ])('placeOnHugePages rejects %s', (_, args, code, message) => {
     const call = () => (native().placeOnHugePages as (...a: unknown[]) => number)(...args);
     expect(call).toThrow(message);
     expect(call).toThrow(expect.objectContaining({ code }));
@@ -163,6 +164,12 @@ describe('huge pages', () => {
 });
 
 const THP_SETTING = '/sys/kernel/mm/transparent_hugepage/enabled';
+
+function detached(): ArrayBuffer {
+  const buffer = new ArrayBuffer(4 * MIB);
+  structuredClone(buffer, { transfer: [buffer] });
+  return buffer;
+}
 
 function anonHugePageBytes(): number {
   const match = /AnonHugePages:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/smaps_rollup', 'utf8'));
