@@ -97,16 +97,20 @@ const worker = new Worker(\`
   parentPort.postMessage('started');
 \`, { eval: true, workerData: shared.buffer });
 worker.on('message', async () => {
-  const unwrittenAtStart = shared.some(Number.isNaN);
+  // A call that has not started when the worker ends is skipped (the next test): end it once it writes its first rows.
+  const written = () => shared.findIndex((x) => !Number.isNaN(x)) >= 0;
+  const giveUp = Date.now() + 20000;
+  while (!written() && Date.now() < giveUp);
+  const partWrittenAtEnd = written() && shared.some(Number.isNaN);
   await worker.terminate();
   const atEnd = Float32Array.from(shared);
   const expected = attention(q, k, v, { backend: 'reference' }).data;
   await new Promise((resolve) => setTimeout(resolve, 200));
   const same = (a, b) => Buffer.compare(Buffer.from(a.buffer), Buffer.from(Float32Array.from(b).buffer)) === 0;
-  console.log(JSON.stringify({ unwrittenAtStart, completeAtEnd: same(atEnd, expected), unchangedAfter: same(atEnd, shared) }));
+  console.log(JSON.stringify({ partWrittenAtEnd, completeAtEnd: same(atEnd, expected), unchangedAfter: same(atEnd, shared) }));
 });
 `);
-  expect(JSON.parse(out)).toEqual({ unwrittenAtStart: true, completeAtEnd: true, unchangedAfter: true });
+  expect(JSON.parse(out)).toEqual({ partWrittenAtEnd: true, completeAtEnd: true, unchangedAfter: true });
 });
 
 test('ending a worker thread skips its calls that have not started', () => {
