@@ -171,35 +171,35 @@ void score_rows(int64_t R, int64_t d_cols, const typename S::Key* const keys[kKe
 
 // Step 1 for one item and the kKeyBlock keys from tile column c: raw dot products into its ws.p, from K rows of
 // dtype T read in place (InPlace), from the bf16 K rows by the bf16 dot product (k_bf16, bf16_scores) or from the
-// item's K tile, into which rows are converted here, with their V rows. A block short of kKeyBlock keys repeats its
-// last key: the extra scores land in columns [n, n rounded up to kKeyBlock), inside the tile's kKvTile columns, which
-// the softmax overwrites with -inf or, past its vector-rounded width, nothing reads.
+// item's K tile, into which rows are converted here, with their V rows. Rows read in place are the block's rows of
+// the set's first item (first_rows, one per key) moved head_bytes on to this item's KV head: the items of a set
+// share their batch and keys. A block short of kKeyBlock keys repeats its last key: the extra scores land in columns
+// [n, n rounded up to kKeyBlock), inside the tile's kKvTile columns, which the softmax overwrites with -inf or, past
+// its vector-rounded width, nothing reads.
 template <class V, DType T, bool InPlace>
 void score_item_block(const AttentionParams& p, const WorkItem& it, const Workspace& ws, const TileKeys& tile,
-                      int64_t c, bool k_bf16, PrefetchStream& ahead) {
-  const int64_t t0 = tile.t0, keys = std::min<int64_t>(kKeyBlock, tile.n - c), ldd = pad_up(p.head_dim);
-  int64_t col[kKeyBlock];  // tile column of each key of the block, the last repeated in a short block
-  for (int64_t k = 0; k < kKeyBlock; ++k) col[k] = c + std::min(k, keys - 1);
+                      int64_t c, bool k_bf16, const char* const first_rows[kKeyBlock], int64_t head_bytes,
+                      PrefetchStream& ahead) {
+  const int64_t keys = std::min<int64_t>(kKeyBlock, tile.n - c), ldd = pad_up(p.head_dim);
   const ItemShape<V> sh(p, it);
   if constexpr (!InPlace)
     for (int64_t k = 0; k < keys; ++k) {
-      if (!k_bf16) convert_row<V>(p, p.k, p.k_stride, it, t0 + c + k, ws.k + (c + k) * ldd);
-      convert_row<V>(p, p.v, p.v_stride, it, t0 + c + k, ws.v + (c + k) * ldd);
+      if (!k_bf16) convert_row<V>(p, p.k, p.k_stride, it, tile.t0 + c + k, ws.k + (c + k) * ldd);
+      convert_row<V>(p, p.v, p.v_stride, it, tile.t0 + c + k, ws.v + (c + k) * ldd);
     }
   float* s = ws.p + c;
   if constexpr (V::bf16_dot) {
     if (k_bf16) {  // scores straight from the bf16 K rows, where they are
       const uint16_t* rows[kKeyBlock];
-      for (int64_t k = 0; k < kKeyBlock; ++k)
-        rows[k] = reinterpret_cast<const uint16_t*>(row_address(p, p.k, p.k_stride, it, t0 + col[k]));
+      for (int64_t k = 0; k < kKeyBlock; ++k) rows[k] = reinterpret_cast<const uint16_t*>(first_rows[k] + head_bytes);
       score_rows<V, Bf16PairScores<V>>(sh.R, sh.D, rows, ws.q_bf16, ldd, s, kKvTile, ahead);
       return;
     }
   }
   const Elem<T>* rows[kKeyBlock];
   for (int64_t k = 0; k < kKeyBlock; ++k) {
-    if constexpr (InPlace) rows[k] = row_in_place<Elem<T>>(p, p.k, p.k_stride, it, t0 + col[k]);
-    else rows[k] = ws.k + col[k] * ldd;
+    if constexpr (InPlace) rows[k] = reinterpret_cast<const Elem<T>*>(first_rows[k] + head_bytes);
+    else rows[k] = ws.k + (c + std::min(k, keys - 1)) * ldd;
   }
   score_rows<V, F32Scores<V, T>>(sh.R, sh.d_cols, rows, ws.q, ldd, s, kKvTile, ahead);
 }
@@ -226,10 +226,18 @@ void score_pass(const AttentionParams& p, const WorkItem* items, const Workspace
       else
         ahead = tile.stream(p, p.v, p.v_stride, w0 + kScoreWindow - n, kScoreWindow);
     }
+    // The first item's K rows at the window's columns, the tile's last key repeated past its end, worked out once
+    // per window rather than per item and block: 1.5% off f32 decode with K and V in cache (B=1, 2048 keys, 2
+    // threads, alternate calls), the same bits, the same time from memory.
+    const char* first_rows[kScoreWindow];
+    for (int64_t x = 0; x < kScoreWindow; ++x)
+      first_rows[x] = row_address(p, p.k, p.k_stride, items[0], tile.t0 + std::min(w0 + x, n - 1));
+    const int64_t head_bytes = p.k_stride[2] * dtype_size(p.dtype);
     for (int64_t g = 0; g < count; g += kScoreGroup)
       for (int64_t c = w0; c < w1; c += kKeyBlock)
         for (int64_t i = g; i < std::min(count, g + kScoreGroup); ++i)
-          score_item_block<V, T, InPlace>(p, items[i], ws[i], tile, c, k_bf16, ahead);
+          score_item_block<V, T, InPlace>(p, items[i], ws[i], tile, c, k_bf16, first_rows + (c - w0),
+                                          (items[i].kv_head - items[0].kv_head) * head_bytes, ahead);
   }
 }
 
