@@ -226,7 +226,7 @@ async function measureOurs(c: Case, sets: InputSet[], peer: OrtGqa | undefined, 
     result.oursOverRead = median(ratios);
     // The arithmetic's share, for telling a slow minute of the cores from one of the memory: each call repeated at
     // once, on the K and V the first has just brought into the last-level cache, where they fit.
-    if (kvBytes(c) <= (lastLevelCacheBytes() ?? 0)) {
+    if (result.kvBytes <= (lastLevelCacheBytes() ?? 0)) {
       const cached: number[] = [];
       for (let i = 0; i < DECODE_RUNS; i++) {
         const call = decode(sets[i % sets.length]);
